@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("library/", views.library, name="library"),
+    path("tracks/<uuid:pk>/", views.track, name="track"),
+    path("tracks/<uuid:pk>/delete/", views.track_delete, name="track-delete"),
+]

@@ -1,0 +1,84 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from library.ingest import IngestError, ingest
+from library.models import Track
+from library.upload_handlers import upload_error
+
+from .forms import TrackEditForm, UploadForm
+
+SORTS = {
+    "newest": "-created",
+    "oldest": "created",
+    "title": "title",
+    "artist": "artist",
+    "longest": "-duration",
+}
+PAGE_SIZE = 24
+
+
+def home(request):
+    return redirect("library" if request.user.is_authenticated else "login")
+
+
+@login_required
+def library(request):
+    form = UploadForm()
+    status = 200
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        refused = upload_error(request)
+        if refused:
+            form.add_error("file", refused)
+            status = 413
+        elif form.is_valid():
+            try:
+                result = ingest(request.user, form.cleaned_data["file"], title=form.cleaned_data["title"], artist=form.cleaned_data["artist"])
+            except IngestError as exc:
+                form.add_error("file", exc.message)
+                status = exc.status
+            else:
+                if result.created:
+                    messages.success(request, f"Uploaded “{result.track}”.")
+                else:
+                    messages.info(request, f"You already have this song: “{result.track}”. Nothing was uploaded twice.")
+                return redirect("track", pk=result.track.pk)
+        else:
+            status = 400
+
+    query = request.GET.get("q", "").strip()
+    sort = request.GET.get("sort", "newest")
+    tracks = Track.objects.owned_by(request.user)
+    if query:
+        tracks = tracks.filter(Q(title__icontains=query) | Q(artist__icontains=query))
+    tracks = tracks.order_by(SORTS.get(sort, "-created"))
+    page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "query": query, "sort": sort, "sorts": SORTS}
+    return render(request, "frontend/library.html", context, status=status)
+
+
+@login_required
+def track(request, pk):
+    track = get_object_or_404(Track.objects.owned_by(request.user), pk=pk)
+    form = TrackEditForm(request.POST or None, instance=track)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Saved.")
+            return redirect("track", pk=track.pk)
+        return render(request, "frontend/track.html", {"track": track, "form": form}, status=400)
+    return render(request, "frontend/track.html", {"track": track, "form": form})
+
+
+@login_required
+@require_POST
+def track_delete(request, pk):
+    track = get_object_or_404(Track.objects.owned_by(request.user), pk=pk)
+    name = str(track)
+    track.delete()
+    messages.success(request, f"Deleted “{name}”.")
+    return redirect("library")

@@ -1,0 +1,55 @@
+from django.http import Http404
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from platform.api_errors import APIError
+
+from .ingest import IngestError, ingest
+from .models import Track
+from .serializers import TrackSerializer, TrackUploadSerializer
+from .streaming import ranged_file_response
+from .upload_handlers import upload_error
+
+
+class TrackViewSet(viewsets.ModelViewSet):
+    """Your songs. Other people's tracks do not exist here (404)."""
+
+    serializer_class = TrackSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    search_fields = ["title", "artist"]
+    ordering_fields = ["title", "artist", "created", "duration", "size"]
+    ordering = ["-created"]
+
+    def get_queryset(self):
+        return Track.objects.owned_by(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        uploaded = request.FILES.get("file")
+        refused = upload_error(request)
+        if refused:
+            raise APIError(refused, code="file_too_large", status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        fields = TrackUploadSerializer(data={k: v for k, v in request.data.items() if k in {"title", "artist"}}, partial=True)
+        fields.is_valid(raise_exception=True)
+        try:
+            result = ingest(request.user, uploaded, **fields.validated_data)
+        except IngestError as exc:
+            raise APIError(exc.message, code=exc.code, status=exc.status) from None
+        body = {**self.get_serializer(result.track).data, "duplicate": not result.created}
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @action(detail=True, methods=["get"], url_path="audio", url_name="audio")
+    def audio(self, request, pk=None):
+        track = self.get_object()
+        download_name = track.original_name if request.query_params.get("download") else None
+        return ranged_file_response(
+            request, track.original, content_type=track.content_type, download_name=download_name, etag=track.sha256
+        )
+
+    @action(detail=True, methods=["get"], url_path="cover", url_name="cover")
+    def cover(self, request, pk=None):
+        track = self.get_object()
+        if not track.cover:
+            raise Http404("This track has no cover picture.")
+        return ranged_file_response(request, track.cover, content_type="image/jpeg")

@@ -1,0 +1,72 @@
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Sum
+
+
+def original_path(track, filename):
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"tracks/{track.owner_id}/{track.id}{suffix}"
+
+
+def cover_path(track, filename):
+    return f"covers/{track.owner_id}/{track.id}.jpg"
+
+
+class TrackQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def storage_used_by(self, user):
+        return self.owned_by(user).aggregate(total=Sum("size"))["total"] or 0
+
+
+class Track(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
+    title = models.CharField(max_length=300)
+    artist = models.CharField(max_length=300, blank=True)
+    original = models.FileField(upload_to=original_path, max_length=300)
+    original_name = models.CharField(max_length=300, help_text="File name as uploaded.")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    codec = models.CharField(max_length=32)
+    duration = models.FloatField(help_text="Seconds of decodable audio.")
+    sample_rate = models.PositiveIntegerField()
+    channels = models.PositiveSmallIntegerField()
+    size = models.PositiveBigIntegerField(help_text="Bytes of the original file.")
+    cover = models.ImageField(upload_to=cover_path, max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = TrackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # The same audio twice in one library is always a mistake: the
+            # upload returns the existing track instead.
+            models.UniqueConstraint(fields=["owner", "sha256"], name="track_unique_audio_per_owner"),
+        ]
+        indexes = [models.Index(fields=["owner", "-created"], name="track_owner_created")]
+
+    def __str__(self):
+        return f"{self.artist} – {self.title}" if self.artist else self.title
+
+    @property
+    def content_type(self):
+        return CONTENT_TYPES.get(self.codec, "application/octet-stream")
+
+
+# What the stream view announces, so browsers pick the right decoder.
+CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "aac": "audio/mp4",
+    "alac": "audio/mp4",
+    "flac": "audio/flac",
+    "vorbis": "audio/ogg",
+    "opus": "audio/ogg",
+}
+for _pcm in ("pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8"):
+    CONTENT_TYPES[_pcm] = "audio/wav"

@@ -1,0 +1,83 @@
+"""Serve a stored file to someone already authorized, with HTTP Range support.
+
+``<audio>`` seeks by asking for byte ranges; without ``206 Partial Content`` a
+browser can only play from the start. One range per request is what browsers
+send; a multi-range request gets the whole file (RFC 9110 allows that).
+"""
+
+import re
+
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+CHUNK = 256 * 1024
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header, size):
+    """Return (start, end) inclusive, None for "send it all", or "unsatisfiable"."""
+    match = RANGE_RE.match(header.strip()) if header else None
+    if not match:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        # A suffix range: the last N bytes.
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, min(end, size - 1)
+
+
+def _read_range(fileobj, start, length):
+    try:
+        fileobj.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = fileobj.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        fileobj.close()
+
+
+def ranged_file_response(request, fieldfile, *, content_type, download_name=None, etag=None):
+    storage = fieldfile.storage
+    size = storage.size(fieldfile.name)
+    wanted = parse_range(request.headers.get("Range"), size)
+    if_range = request.headers.get("If-Range")
+    if wanted is not None and if_range and etag and if_range.strip('"') != etag:
+        wanted = None  # The client's copy is stale: send the whole new file.
+
+    if wanted == "unsatisfiable":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+    elif wanted is None:
+        response = FileResponse(storage.open(fieldfile.name, "rb"), content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = wanted
+        length = end - start + 1
+        response = StreamingHttpResponse(
+            _read_range(storage.open(fieldfile.name, "rb"), start, length),
+            status=206,
+            content_type=content_type,
+        )
+        response["Content-Length"] = str(length)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    # Private media: browsers may cache it, shared caches must not.
+    response["Cache-Control"] = "private, max-age=3600"
+    if etag:
+        response["ETag"] = f'"{etag}"'
+    if download_name:
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=download_name)
+    return response

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SeparationConfig(AppConfig):
+    name = "separation"
+    verbose_name = "Stem separation"

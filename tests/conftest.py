@@ -1,0 +1,54 @@
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from tests.audio_files import make_audio
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Every test stores media and temp uploads in its own folders, so leftovers are visible."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "upload-tmp"
+    settings.MEDIA_ROOT.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
+    return settings
+
+
+@pytest.fixture
+def alice(db):
+    return User.objects.create_user("alice", "alice@example.com", "correct horse battery")
+
+
+@pytest.fixture
+def bob(db):
+    return User.objects.create_user("bob", "bob@example.com", "another good passphrase")
+
+
+@pytest.fixture
+def alice_api(alice):
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+@pytest.fixture
+def bob_api(bob):
+    client = APIClient()
+    client.force_authenticate(bob)
+    return client
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("audio")
+
+
+@pytest.fixture(scope="session")
+def song_mp3(audio_dir):
+    return make_audio(audio_dir / "song.mp3", seconds=4, title="Morning Tune", artist="The Testers", cover=True)
+
+
+@pytest.fixture(scope="session")
+def song_wav(audio_dir):
+    return make_audio(audio_dir / "Nina Sine - Four Forty.wav", seconds=3)
