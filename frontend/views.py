@@ -37,7 +37,12 @@ def library(request):
             status = 413
         elif form.is_valid():
             try:
-                result = ingest(request.user, form.cleaned_data["file"], title=form.cleaned_data["title"], artist=form.cleaned_data["artist"])
+                result = ingest(
+                    request.user,
+                    form.cleaned_data["file"],
+                    title=form.cleaned_data["title"],
+                    artist=form.cleaned_data["artist"],
+                )
             except IngestError as exc:
                 form.add_error("file", exc.message)
                 status = exc.status

@@ -30,7 +30,9 @@ class TrackViewSet(viewsets.ModelViewSet):
         refused = upload_error(request)
         if refused:
             raise APIError(refused, code="file_too_large", status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        fields = TrackUploadSerializer(data={k: v for k, v in request.data.items() if k in {"title", "artist"}}, partial=True)
+        fields = TrackUploadSerializer(
+            data={k: v for k, v in request.data.items() if k in {"title", "artist"}}, partial=True
+        )
         fields.is_valid(raise_exception=True)
         try:
             result = ingest(request.user, uploaded, **fields.validated_data)

@@ -104,7 +104,9 @@ def probe(path, max_seconds=None) -> AudioInfo:
     stream = audio[0]
     codec = stream.get("codec_name", "")
     if codec not in SUPPORTED_CODECS:
-        raise NotAudioError(f"Audio codec '{codec or 'unknown'}' is not supported; use mp3, wav, flac, ogg, m4a/aac or opus.")
+        raise NotAudioError(
+            f"Audio codec '{codec or 'unknown'}' is not supported; use mp3, wav, flac, ogg, m4a/aac or opus."
+        )
     fmt = info.get("format", {})
     declared = _float(stream.get("duration")) or _float(fmt.get("duration"))
     if max_seconds is not None and declared and declared > max_seconds + 1:
@@ -123,7 +125,11 @@ def probe(path, max_seconds=None) -> AudioInfo:
 
     tags = {**fmt.get("tags", {}), **stream.get("tags", {})}
     cover = next(
-        (s["index"] for s in streams if s.get("codec_type") == "video" and s.get("disposition", {}).get("attached_pic")),
+        (
+            s["index"]
+            for s in streams
+            if s.get("codec_type") == "video" and s.get("disposition", {}).get("attached_pic")
+        ),
         None,
     )
     return AudioInfo(

@@ -20,5 +20,15 @@ _stdlib = _importlib_util.module_from_spec(_spec)
 _sys.modules["_stdlib_platform"] = _stdlib
 _spec.loader.exec_module(_stdlib)
 
-_OWN = {"__name__", "__file__", "__path__", "__package__", "__spec__", "__loader__", "__doc__", "__cached__", "__builtins__"}
+_OWN = {
+    "__name__",
+    "__file__",
+    "__path__",
+    "__package__",
+    "__spec__",
+    "__loader__",
+    "__doc__",
+    "__cached__",
+    "__builtins__",
+}
 globals().update({name: value for name, value in vars(_stdlib).items() if name not in _OWN})

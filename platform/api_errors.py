@@ -5,6 +5,8 @@
 errors. Clients can show ``detail`` and branch on ``code``.
 """
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -36,16 +38,21 @@ def _first_code(codes):
 
 
 def exception_handler(exc, context):
+    # DRF turns Django's 404 and 403 into its own exceptions; do it first so
+    # they get the same body as every other error.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
+    if response is None:
         return response
     detail = exc.detail
     body = {"detail": _first_message(detail), "code": _first_code(exc.get_codes())}
-    if isinstance(exc, exceptions.ValidationError):
-        if isinstance(detail, dict):
-            body["fields"] = detail
-            field, messages = next(iter(detail.items()), (None, None))
-            if field and field != "non_field_errors":
-                body["detail"] = f"{field}: {_first_message(messages)}"
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        body["fields"] = detail
+        field, messages = next(iter(detail.items()), (None, None))
+        if field and field != "non_field_errors":
+            body["detail"] = f"{field}: {_first_message(messages)}"
     response.data = body
     return response

@@ -32,9 +32,27 @@ CASES = [
     Case("zero-byte", 400, "empty_file", "The file is empty (0 bytes)."),
     Case("png-renamed-mp3", 415, "not_audio", "The file contains no audio stream."),
     Case("truncated-mp3", 422, "damaged", "The file is truncated or damaged"),
-    Case("over-size-limit", 413, "file_too_large", "larger than the 0 MB upload limit", {"STEMROOM_MAX_UPLOAD_BYTES": 20_000}),
-    Case("over-duration-limit", 422, "too_long", "The audio is 0:04 long; the limit is 0:02.", {"STEMROOM_MAX_TRACK_SECONDS": 2}),
-    Case("over-storage-quota", 413, "quota_exceeded", "Not enough storage left", {"STEMROOM_QUOTA_STORAGE_BYTES": 120_000}),
+    Case(
+        "over-size-limit",
+        413,
+        "file_too_large",
+        "larger than the 0 MB upload limit",
+        {"STEMROOM_MAX_UPLOAD_BYTES": 20_000},
+    ),
+    Case(
+        "over-duration-limit",
+        422,
+        "too_long",
+        "The audio is 0:04 long; the limit is 0:02.",
+        {"STEMROOM_MAX_TRACK_SECONDS": 2},
+    ),
+    Case(
+        "over-storage-quota",
+        413,
+        "quota_exceeded",
+        "Not enough storage left",
+        {"STEMROOM_QUOTA_STORAGE_BYTES": 120_000},
+    ),
     Case("missing-file-field", 400, "required", "No file was submitted: send the audio in the 'file' field."),
 ]
 
@@ -66,7 +84,11 @@ def existing_track(alice, isolated_media, tmp_path):
 
 def _send(client, url, case, bad_files):
     if case.name == "missing-file-field":
-        return client.post(url, {"title": "No file here"}, format="multipart") if url.startswith("/api") else client.post(url, {"title": "No file here"})
+        return (
+            client.post(url, {"title": "No file here"}, format="multipart")
+            if url.startswith("/api")
+            else client.post(url, {"title": "No file here"})
+        )
     name, data = bad_files[case.name]
     payload = {"file": SimpleUploadedFile(name, data)}
     return client.post(url, payload, format="multipart") if url.startswith("/api") else client.post(url, payload)
@@ -100,7 +122,9 @@ def test_the_api_refuses_bad_uploads_precisely(alice_api, case, bad_files, isola
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_the_library_page_shows_bad_uploads_as_form_errors(client, alice, case, bad_files, isolated_media, existing_track):
+def test_the_library_page_shows_bad_uploads_as_form_errors(
+    client, alice, case, bad_files, isolated_media, existing_track
+):
     client.force_login(alice)
     files_before, rows_before = _prepare(case, isolated_media, existing_track)
     response = _send(client, "/library/", case, bad_files)

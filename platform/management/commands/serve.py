@@ -5,6 +5,7 @@ the stop to both and waits for them. Children also get SIGTERM from the kernel
 if this process dies abruptly (PR_SET_PDEATHSIG), so nothing is left orphaned.
 """
 
+import contextlib
 import ctypes
 import logging
 import signal
@@ -21,10 +22,9 @@ STOP_GRACE_SECONDS = 15
 
 
 def _die_with_parent():
-    try:
+    # Not on Linux there is no prctl: the signal handlers below still stop the children.
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass  # Not Linux: the signal handlers below still stop the children.
 
 
 class Command(BaseCommand):
