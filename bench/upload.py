@@ -207,7 +207,9 @@ def main():
         print(f"cp                     : {cp_rate:8.1f} MB/s  ({statistics.median(cp_times):.3f} s)")
         print(f"upload POST /api/tracks: {up_rate:8.1f} MB/s  ({statistics.median(up_times):.3f} s)")
         print(f"throughput ratio upload/cp: {up_rate / cp_rate:.2f}x (target >= 0.30x)")
-        print(f"server worker RSS growth: median {statistics.median(growth):.1f} MB, max {max(growth):.1f} MB (target < 50 MB)")
+        print(
+            f"server worker RSS growth: median {statistics.median(growth):.1f} MB, max {max(growth):.1f} MB (target < 50 MB)"
+        )
     finally:
         if server:
             server.terminate()
