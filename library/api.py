@@ -5,6 +5,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from platform.api_errors import APIError
+from separation import services as separation
+from separation.models_install import has_checkpoint, model_dir
+from separation.serializers import JobSerializer, SeparationRequestSerializer
 
 from .ingest import IngestError, ingest
 from .models import Track
@@ -55,3 +58,25 @@ class TrackViewSet(viewsets.ModelViewSet):
         if not track.cover:
             raise Http404("This track has no cover picture.")
         return ranged_file_response(request, track.cover, content_type="image/jpeg")
+
+    @action(detail=True, methods=["post", "get"], url_path="separations", url_name="separations")
+    def separations(self, request, pk=None):
+        """POST asks for stems (``{"model": "2stems"}``); GET lists this track's jobs."""
+        track = self.get_object()
+        if request.method == "GET":
+            jobs = separation.jobs_for_audio(track.sha256)
+            return Response(JobSerializer(jobs, many=True).data)
+        wanted = SeparationRequestSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        model = wanted.validated_data["model"]
+        if not has_checkpoint(model_dir(model)):
+            raise APIError(
+                f"The {model} model is not installed on this server; an administrator can run "
+                f"`python manage.py install_models --model {model}`.",
+                code="model_not_installed",
+                status=400,
+            )
+        job, created = separation.request_separation(
+            sha256=track.sha256, source=track.original.name, model=model, user=request.user
+        )
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)

@@ -201,7 +201,12 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Task queue",
     "poll": 1,
+    # GPU machines run `Q_CLUSTER_NAME=gpu python manage.py qcluster`: its own
+    # queue, so CPU workers never pick up jobs meant for a GPU.
+    "ALT_CLUSTERS": {"gpu": {"workers": env_int("Q_GPU_WORKERS", 1)}},
 }
+# Which cluster separation jobs go to: "" (the default cluster) or "gpu".
+SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 
 LOGGING = {
     "version": 1,

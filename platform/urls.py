@@ -3,9 +3,12 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from library.api import TrackViewSet
+from library.api_jobs import JobViewSet, StemViewSet
 
 router = DefaultRouter()
 router.register("tracks", TrackViewSet, basename="track")
+router.register("jobs", JobViewSet, basename="job")
+router.register("stems", StemViewSet, basename="stem")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

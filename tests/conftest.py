@@ -52,3 +52,13 @@ def song_mp3(audio_dir):
 @pytest.fixture(scope="session")
 def song_wav(audio_dir):
     return make_audio(audio_dir / "Nina Sine - Four Forty.wav", seconds=3)
+
+
+@pytest.fixture(scope="session")
+def spleeter_2stems(django_db_blocker):
+    """The real 2stems checkpoint, installed once (idempotent, cached under var/)."""
+    from separation.models_install import install_model, model_dir
+
+    with django_db_blocker.unblock():
+        install_model("2stems")
+    return model_dir("2stems")

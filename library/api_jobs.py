@@ -1,0 +1,95 @@
+"""Separation jobs and stems, as seen from a library: you see the jobs of audio you own."""
+
+from django.http import Http404
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from platform.api_errors import APIError
+from separation import services
+from separation.models import SeparationJob, Stem
+from separation.serializers import JobSerializer, StemSerializer
+
+from .models import Track
+from .streaming import ranged_file_response
+
+STEM_FORMATS = {"compressed", "flac"}
+
+
+def jobs_visible_to(user):
+    return SeparationJob.objects.filter(sha256__in=Track.objects.owned_by(user).values("sha256"))
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Separation jobs for audio in your library: status, progress, stems."""
+
+    serializer_class = JobSerializer
+    search_fields = []
+    ordering_fields = ["queued_at", "finished_at", "status"]
+    ordering = ["-queued_at"]
+
+    def get_queryset(self):
+        return jobs_visible_to(self.request.user).prefetch_related("stems")
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        if not job.cancel():
+            raise APIError(
+                f"Only queued or running jobs can be cancelled; this one is {job.status}.",
+                code="not_cancellable",
+                status=409,
+            )
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data)
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        if job.status not in (SeparationJob.Status.FAILED, SeparationJob.Status.CANCELLED):
+            raise APIError(
+                f"Only failed or cancelled jobs can be retried; this one is {job.status}.",
+                code="not_retryable",
+                status=409,
+            )
+        job = services.retry(job)
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["get"], url_path="mixture-peaks", url_name="mixture-peaks")
+    def mixture_peaks(self, request, pk=None):
+        job = self.get_object()
+        if not job.mixture_peaks:
+            raise Http404("The waveform is not ready yet.")
+        return ranged_file_response(request, job.mixture_peaks, content_type="application/json")
+
+
+class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = StemSerializer
+
+    def get_queryset(self):
+        return Stem.objects.filter(
+            job__in=jobs_visible_to(self.request.user), job__status=SeparationJob.Status.SUCCEEDED
+        )
+
+    @action(detail=True, methods=["get"])
+    def audio(self, request, pk=None):
+        stem = self.get_object()
+        wanted = request.query_params.get("format", "compressed")
+        if wanted not in STEM_FORMATS:
+            raise APIError(f"Unknown format {wanted!r}; use 'compressed' or 'flac'.", code="invalid_format", status=400)
+        if wanted == "flac":
+            return ranged_file_response(
+                request, stem.lossless, content_type="audio/flac", download_name=f"{stem.name}.flac"
+            )
+        return ranged_file_response(request, stem.compressed, content_type=_content_type(stem.compressed.name))
+
+    @action(detail=True, methods=["get"])
+    def peaks(self, request, pk=None):
+        stem = self.get_object()
+        return ranged_file_response(request, stem.peaks, content_type="application/json")
+
+
+def _content_type(name):
+    return {".m4a": "audio/mp4", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg"}.get(
+        name[name.rfind(".") :], "application/octet-stream"
+    )

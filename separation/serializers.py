@@ -1,0 +1,58 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from .models import MODELS, SeparationJob, Stem
+
+
+class StemSerializer(serializers.ModelSerializer):
+    audio_url = serializers.SerializerMethodField(help_text="Compressed rendition for browsers (Range supported).")
+    flac_url = serializers.SerializerMethodField(help_text="Lossless FLAC download.")
+    peaks_url = serializers.SerializerMethodField(help_text="Waveform peaks as JSON.")
+
+    class Meta:
+        model = Stem
+        fields = ["id", "name", "duration", "size", "audio_url", "flac_url", "peaks_url"]
+
+    def get_audio_url(self, stem) -> str:
+        return reverse("stem-audio", args=[stem.pk])
+
+    def get_flac_url(self, stem) -> str:
+        return reverse("stem-audio", args=[stem.pk]) + "?format=flac"
+
+    def get_peaks_url(self, stem) -> str:
+        return reverse("stem-peaks", args=[stem.pk])
+
+
+class JobSerializer(serializers.ModelSerializer):
+    stems = StemSerializer(many=True, read_only=True)
+    mixture_peaks_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SeparationJob
+        fields = [
+            "id",
+            "model",
+            "status",
+            "progress",
+            "error",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "duration",
+            "realtime_factor",
+            "attempts",
+            "stems",
+            "mixture_peaks_url",
+        ]
+        read_only_fields = fields
+
+    def get_mixture_peaks_url(self, job) -> str | None:
+        return reverse("job-mixture-peaks", args=[job.pk]) if job.mixture_peaks else None
+
+
+class SeparationRequestSerializer(serializers.Serializer):
+    model = serializers.ChoiceField(
+        choices=list(MODELS),
+        default="2stems",
+        error_messages={"invalid_choice": "Unknown model {input!r}; choose one of: " + ", ".join(MODELS) + "."},
+    )
