@@ -13,7 +13,8 @@ from separation.serializers import JobSerializer, StemSerializer
 from .models import Track
 from .streaming import ranged_file_response
 
-STEM_FORMATS = {"compressed", "flac"}
+# Not "format": DRF reads ?format= to pick a renderer.
+STEM_RENDITIONS = {"mp3", "flac"}
 
 
 def jobs_visible_to(user):
@@ -74,9 +75,9 @@ class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def audio(self, request, pk=None):
         stem = self.get_object()
-        wanted = request.query_params.get("format", "compressed")
-        if wanted not in STEM_FORMATS:
-            raise APIError(f"Unknown format {wanted!r}; use 'compressed' or 'flac'.", code="invalid_format", status=400)
+        wanted = request.query_params.get("rendition", "mp3")
+        if wanted not in STEM_RENDITIONS:
+            raise APIError(f"Unknown rendition {wanted!r}; use 'mp3' or 'flac'.", code="invalid_rendition", status=400)
         if wanted == "flac":
             return ranged_file_response(
                 request, stem.lossless, content_type="audio/flac", download_name=f"{stem.name}.flac"

@@ -120,6 +120,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # A file, not memory: tests hand the database to real worker processes.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-stemroom.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -207,6 +209,10 @@ Q_CLUSTER = {
 }
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
+# A running job's worker writes a heartbeat this often; a job whose heartbeat is
+# older than SEPARATION_STALE_SECONDS is presumed orphaned (worker killed) and recovered.
+SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
+SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
 
 LOGGING = {
     "version": 1,

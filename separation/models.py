@@ -19,8 +19,6 @@ MODELS = {
 }
 # Bumped when the engine's output changes, so old stems are not mistaken for new ones.
 ENGINE_VERSION = "spleeter-2.4.2-seg512-1"
-# A running job whose worker has not written a heartbeat for this long is presumed dead.
-HEARTBEAT_STALE_SECONDS = 90
 MAX_ATTEMPTS = 2
 
 
@@ -33,7 +31,7 @@ class JobQuerySet(models.QuerySet):
 
     def stale(self, now=None):
         """Running jobs whose worker stopped writing heartbeats (killed, crashed, machine lost)."""
-        cutoff = (now or timezone.now()) - timezone.timedelta(seconds=HEARTBEAT_STALE_SECONDS)
+        cutoff = (now or timezone.now()) - timezone.timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
         return self.filter(status=SeparationJob.Status.RUNNING).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
         )
@@ -178,7 +176,7 @@ class Stem(models.Model):
     job = models.ForeignKey(SeparationJob, on_delete=models.CASCADE, related_name="stems")
     name = models.CharField(max_length=20)
     lossless = models.FileField(max_length=300, help_text="FLAC, kept for downloads and mixdowns.")
-    compressed = models.FileField(max_length=300, help_text="AAC in MP4, what browsers stream.")
+    compressed = models.FileField(max_length=300, help_text="MP3, what browsers stream.")
     peaks = models.FileField(max_length=300, help_text="JSON waveform peaks.")
     duration = models.FloatField()
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes of both renditions.")

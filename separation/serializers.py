@@ -17,7 +17,7 @@ class StemSerializer(serializers.ModelSerializer):
         return reverse("stem-audio", args=[stem.pk])
 
     def get_flac_url(self, stem) -> str:
-        return reverse("stem-audio", args=[stem.pk]) + "?format=flac"
+        return reverse("stem-audio", args=[stem.pk]) + "?rendition=flac"
 
     def get_peaks_url(self, stem) -> str:
         return reverse("stem-peaks", args=[stem.pk])

@@ -28,7 +28,6 @@ from .models import MAX_ATTEMPTS, SeparationJob, Stem
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 10
 PROGRESS_WRITE_SECONDS = 0.5
 
 
@@ -175,20 +174,30 @@ class _Heartbeat(threading.Thread):
         from django.db import connection
 
         try:
-            while not self.stopped.wait(HEARTBEAT_SECONDS):
+            while not self.stopped.wait(settings.SEPARATION_HEARTBEAT_SECONDS):
                 self.job.beat()
         finally:
             connection.close()
 
     def stop(self):
         self.stopped.set()
-        self.join(timeout=HEARTBEAT_SECONDS)
+        self.join(timeout=settings.SEPARATION_HEARTBEAT_SECONDS)
 
 
 def recover_stale_jobs():
-    """Requeue (or fail, after MAX_ATTEMPTS) running jobs whose worker stopped beating."""
+    """Requeue (or fail, after MAX_ATTEMPTS) running jobs whose worker is gone.
+
+    A worker is gone when its heartbeat is stale, or -- known at once, without
+    waiting for staleness -- when it ran on this host and its process no longer
+    exists. Runs every minute (a django-q2 schedule) and whenever a worker
+    process starts, which is when django-q2 replaces a worker that died.
+    """
+    running = SeparationJob.objects.filter(status=SeparationJob.Status.RUNNING)
+    orphans = list(SeparationJob.objects.stale()) + [
+        job for job in running.exclude(pk__in=SeparationJob.objects.stale().values("pk")) if _died_on_this_host(job)
+    ]
     recovered = failed = 0
-    for job in SeparationJob.objects.stale():
+    for job in orphans:
         _delete_partial_stems(job)
         if job.attempts < MAX_ATTEMPTS:
             if job.requeue(from_statuses=[SeparationJob.Status.RUNNING]):
@@ -200,8 +209,21 @@ def recover_stale_jobs():
         ):
             failed += 1
     if recovered or failed:
-        logger.warning("Recovered %d stale job(s), failed %d.", recovered, failed)
+        logger.warning("Recovered %d orphaned job(s), failed %d.", recovered, failed)
     return {"requeued": recovered, "failed": failed}
+
+
+def _died_on_this_host(job):
+    host, _, pid = job.worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _delete_partial_stems(job):

@@ -4,6 +4,9 @@ from rest_framework.test import APIClient
 
 from tests.audio_files import make_audio
 
+# The real django-q2 worker cluster fixture.
+pytest_plugins = ["tests.workers"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_media(settings, tmp_path):

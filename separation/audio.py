@@ -1,0 +1,217 @@
+"""Audio in and out of the engine: ffmpeg decoding, FLAC and MP3 stems, waveform peaks.
+
+Everything streams in blocks, so a long track never has to sit in memory whole.
+"""
+
+import json
+import logging
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from django.conf import settings
+
+from separation.engines.base import CHANNELS, SAMPLE_RATE, EngineError
+
+logger = logging.getLogger(__name__)
+
+BLOCK_SAMPLES = SAMPLE_RATE * 10
+# ~1000 points per minute: fine enough for a full-width waveform, small enough to ship as JSON.
+PEAK_BIN_SAMPLES = SAMPLE_RATE * 60 // 1000
+# MP3 rather than AAC: the one lossy format every major browser decodes on every OS without
+# relying on OS codecs (Chromium builds without proprietary codecs and Firefox on Linux
+# without system FFmpeg cannot play AAC). CBR keeps seeking exact in <audio>; 192k is
+# transparent enough for listening to stems, and LAME is faster here than FFmpeg's AAC.
+BROWSER_FORMAT = "mp3"
+BROWSER_CODEC_ARGS = ["-c:a", "libmp3lame", "-b:a", "192k", "-f", "mp3"]
+
+
+class AudioError(EngineError):
+    """The file is not audio that ffmpeg can decode."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    duration: float | None  # seconds, as the container states it; None when it does not
+    sample_rate: int
+    channels: int
+    codec: str
+
+
+def probe(path):
+    """Describe the first audio stream of ``path``; raises AudioError when there is none."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path} does not exist.")
+    command = [
+        settings.FFPROBE_BINARY,
+        "-v",
+        "error",
+        "-select_streams",
+        "a:0",
+        "-show_entries",
+        "stream=codec_name,sample_rate,channels,duration:format=duration",
+        "-of",
+        "json",
+        str(path),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    streams = json.loads(result.stdout or "{}").get("streams") if result.returncode == 0 else None
+    if not streams:
+        logger.info("ffprobe found no audio in %s: %s", path, result.stderr.strip())
+        raise AudioError(f"{path.name} is not an audio file that can be read.")
+    stream = streams[0]
+    duration = stream.get("duration") or json.loads(result.stdout).get("format", {}).get("duration")
+    return AudioInfo(
+        duration=float(duration) if duration not in (None, "N/A") else None,
+        sample_rate=int(stream.get("sample_rate") or 0),
+        channels=int(stream.get("channels") or 0),
+        codec=stream.get("codec_name", "unknown"),
+    )
+
+
+def read_blocks(path, block_samples=BLOCK_SAMPLES, source_channels=None) -> Iterator[np.ndarray]:
+    """Decode the first audio stream of ``path`` to float32 (n, 2) blocks at 44.1 kHz.
+
+    ffmpeg resamples (as Spleeter's own loader does, so results match its CLI) and downmixes
+    more than two channels. Mono is decoded as mono and duplicated here, again as Spleeter
+    does: ffmpeg's own mono-to-stereo upmix lowers the level by 3 dB, and the model's masks
+    depend on level. ``source_channels`` saves a probe when the caller already made one.
+    """
+    path = Path(path)
+    if source_channels is None:
+        source_channels = probe(path).channels
+    channels = 1 if source_channels == 1 else CHANNELS
+    command = [
+        settings.FFMPEG_BINARY,
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-ac",
+        str(channels),
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "f32le",
+        "-c:a",
+        "pcm_f32le",
+        "pipe:1",
+    ]
+    frame_bytes = channels * 4
+    decoded = 0
+    # stderr goes to a file: a pipe nobody reads fills up and stalls ffmpeg on a noisy file.
+    with tempfile.TemporaryFile() as ffmpeg_log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=ffmpeg_log)
+        try:
+            while data := process.stdout.read(block_samples * frame_bytes):
+                block = np.frombuffer(data[: len(data) - len(data) % frame_bytes], dtype="<f4").reshape(-1, channels)
+                decoded += len(block)
+                yield np.repeat(block, CHANNELS, axis=1) if channels == 1 else block
+            returncode = process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        ffmpeg_log.seek(0)
+        detail = ffmpeg_log.read().decode(errors="replace").strip()
+    if returncode != 0:
+        logger.info("ffmpeg could not decode %s: %s", path, detail)
+        raise AudioError(f"{path.name} is not an audio file that can be read.")
+    if decoded == 0:
+        raise AudioError(f"{path.name} contains no audio.")
+
+
+def decode(path):
+    """The whole of ``path`` as float32 (n, 2) at 44.1 kHz (for short files; long ones should stream)."""
+    blocks = list(read_blocks(path))
+    return np.concatenate(blocks)
+
+
+class FlacWriter:
+    """Writes a stem as 16-bit FLAC, block by block.
+
+    16 bits is the resolution of the songs people upload; the rounding sits ~96 dB down,
+    far below what separation itself leaves, and halves the storage of 24-bit.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.samples = 0
+        self._file = soundfile.SoundFile(
+            self.path, "w", samplerate=SAMPLE_RATE, channels=CHANNELS, format="FLAC", subtype="PCM_16"
+        )
+
+    def write(self, block):
+        # libsndfile wraps around instead of clipping when a float sample exceeds full scale.
+        self._file.write(np.clip(block, -1.0, 1.0))
+        self.samples += len(block)
+
+    def close(self):
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_flac(path, audio):
+    with FlacWriter(path) as writer:
+        writer.write(audio)
+
+
+def start_browser_copy(source, destination):
+    """Start ffmpeg encoding ``source`` into the browser rendition at ``destination``; returns the process."""
+    command = [settings.FFMPEG_BINARY, "-nostdin", "-v", "error", "-y", "-i", str(source), *BROWSER_CODEC_ARGS]
+    return subprocess.Popen(
+        [*command, str(destination)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def wait_for_browser_copy(process):
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise EngineError(f"Encoding the browser copy failed: {stderr.decode(errors='replace').strip()}")
+
+
+def encode_browser_copy(source, destination):
+    wait_for_browser_copy(start_browser_copy(source, destination))
+
+
+class PeakMeter:
+    """Waveform peaks, fed block by block: the largest absolute sample (any channel) per bin."""
+
+    def __init__(self, bin_samples=PEAK_BIN_SAMPLES):
+        self.bin_samples = bin_samples
+        self._peaks = []
+        self._partial = np.zeros(0, np.float32)
+
+    def add(self, block):
+        loudest = np.abs(np.asarray(block, np.float32)).max(axis=1) if len(block) else np.zeros(0, np.float32)
+        samples = np.concatenate([self._partial, loudest])
+        whole = len(samples) // self.bin_samples * self.bin_samples
+        if whole:
+            self._peaks.extend(samples[:whole].reshape(-1, self.bin_samples).max(axis=1).tolist())
+        self._partial = samples[whole:]
+
+    @property
+    def peaks(self):
+        tail = [float(self._partial.max())] if len(self._partial) else []
+        # Four decimals keep the JSON small; a waveform display cannot show more.
+        return [round(min(p, 1.0), 4) for p in self._peaks + tail]
+
+
+def peaks(audio, bin_samples=PEAK_BIN_SAMPLES):
+    meter = PeakMeter(bin_samples)
+    meter.add(audio)
+    return meter.peaks

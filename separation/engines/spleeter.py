@@ -1,0 +1,270 @@
+"""Spleeter, run the way its own estimator runs it, but loaded once and fed segment by segment.
+
+Spleeter's predict graph takes a whole waveform: it computes the STFT, cuts the magnitude
+spectrogram into independent 512-frame segments for its U-Net, builds ratio masks and inverts the
+masked STFT. Run on a whole file that costs about 1 GB + 20 MB per second of audio, and its
+``Separator`` rebuilds the graph and restores the checkpoint on every call.
+
+This engine builds Spleeter's own graph (``EstimatorSpecBuilder``) once per process, on a
+placeholder holding exactly the samples of one 512-frame segment of that same STFT grid, and
+restores the checkpoint once. Because the U-Net never looks across segment borders, the result
+equals a whole-file run to float rounding, with no overlap or cross-fade, and memory stays flat.
+Only the inverse STFT crosses segment borders; it is a plain overlap-add, done here in NumPy
+while TensorFlow already works on the next segment.
+
+TensorFlow is imported inside this module only, and this module is imported lazily by
+``get_engine``: TensorFlow initialised in a process that later forks (django-q2) hangs the fork.
+"""
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import scipy.fft
+
+from separation.engines.base import CHANNELS, SAMPLE_RATE, Engine, EngineError, check_audio
+
+logger = logging.getLogger(__name__)
+
+
+def _quiet_tensorflow():
+    # TensorFlow's start-up notices and the deprecation warnings Spleeter's TF1 code triggers
+    # say nothing an operator can act on, and would drown the worker's own log lines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+class SpleeterEngine(Engine):
+    def __init__(self, model, model_dir, device="auto", threads=0):
+        _quiet_tensorflow()
+        import tensorflow as tf
+        from spleeter.model import EstimatorSpecBuilder
+        from spleeter.utils.configuration import load_configuration
+
+        self.model = model
+        self.model_dir = str(model_dir)
+        started = time.monotonic()
+        checkpoint = tf.train.latest_checkpoint(self.model_dir)
+        if checkpoint is None:
+            # Without this check Spleeter would happily "separate" with random weights.
+            raise EngineError(
+                f"The {model} separation model is not installed (no checkpoint in {self.model_dir}). "
+                f"Run: python manage.py install_models --model {model}"
+            )
+        try:
+            params = load_configuration(f"spleeter:{model}")
+        except Exception:
+            raise EngineError(f"Unknown separation model {model!r}.") from None
+        if params["sample_rate"] != SAMPLE_RATE or params["n_channels"] != CHANNELS:
+            raise EngineError(f"The {model} model expects {params['sample_rate']} Hz audio, which Stemroom lacks.")
+
+        self.stem_names = tuple(params["instrument_list"])
+        self._frame_length = params["frame_length"]
+        self._frame_step = params["frame_step"]
+        self._segment_frames = params["T"]
+        self._window = _periodic_hann(self._frame_length)
+        self._compensation = EstimatorSpecBuilder.WINDOW_COMPENSATION_FACTOR
+
+        # Spleeter's graph is TF1 code (placeholders, Keras layers in a v1 graph).
+        tf.compat.v1.disable_eager_execution()
+        self._graph = tf.Graph()
+        with self._graph.as_default():
+            self._samples = tf.compat.v1.placeholder(tf.float32, shape=(None, CHANNELS), name="segment_samples")
+            stft = self._spleeter_stft(tf, self._samples)
+            builder = EstimatorSpecBuilder({"waveform": self._samples, f"{params['mix_name']}_stft": stft}, params)
+            masked = builder.masked_stfts
+            self._masked_stfts = tf.stack([masked[name] for name in self.stem_names])
+            saver = tf.compat.v1.train.Saver()
+        self._session = tf.compat.v1.Session(graph=self._graph, config=self._session_config(tf, device, threads))
+        try:
+            saver.restore(self._session, checkpoint)
+        except Exception as exc:
+            self._session.close()
+            logger.error("Restoring %s failed: %s", checkpoint, _cause_of(exc))
+            raise EngineError(
+                f"The {model} separation model in {self.model_dir} is damaged and cannot be loaded. "
+                f"Reinstall it: python manage.py install_models --model {model}"
+            ) from None
+        self._graph.finalize()
+        logger.info("Loaded Spleeter %s from %s in %.1f s", model, self.model_dir, time.monotonic() - started)
+
+    def _spleeter_stft(self, tf, samples):
+        """The STFT exactly as ``EstimatorSpecBuilder._build_stft_feature`` computes it, minus padding.
+
+        The segment's samples already include Spleeter's leading frame of zeros (and its end
+        padding for the last segment), so framing without ``pad_end`` yields the same frames.
+        """
+        frames = tf.signal.stft(
+            tf.transpose(samples),
+            self._frame_length,
+            self._frame_step,
+            window_fn=lambda length, dtype: tf.signal.hann_window(length, periodic=True, dtype=dtype),
+            pad_end=False,
+        )
+        return tf.transpose(frames, perm=[1, 2, 0])
+
+    @staticmethod
+    def _session_config(tf, device, threads):
+        gpus = tf.config.list_physical_devices("GPU")
+        if device == "gpu" and not gpus:
+            raise EngineError("SEPARATION_DEVICE is 'gpu' but TensorFlow sees no GPU on this machine.")
+        config = tf.compat.v1.ConfigProto(
+            intra_op_parallelism_threads=threads or len(os.sched_getaffinity(0)),
+            # One op at a time, each using every core, measured fastest for this U-Net.
+            inter_op_parallelism_threads=1,
+        )
+        if device == "cpu":
+            config.device_count["GPU"] = 0
+        else:
+            config.gpu_options.allow_growth = True
+        logger.info("Spleeter runs on %s", "GPU" if gpus and device != "cpu" else "CPU")
+        return config
+
+    def separate_stream(self, blocks, total_samples=None, on_progress=None):
+        grid = _SegmentGrid(self._frame_length, self._frame_step, self._segment_frames)
+        stitcher = _Stitcher(self._frame_length, grid.advance)
+        # One thread runs the U-Net on segment k+1 while this one inverts the STFT of segment k.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spleeter") as executor:
+            pending = None
+            for segment in grid.segments(blocks):
+                running = executor.submit(self._session.run, self._masked_stfts, {self._samples: segment})
+                if pending is not None:
+                    yield from self._finish(pending.result(), stitcher, grid, total_samples, on_progress)
+                pending = running
+            if pending is not None:
+                yield from self._finish(pending.result(), stitcher, grid, total_samples, on_progress)
+        rest = stitcher.flush(grid.end)
+        if rest.shape[1]:
+            yield self._as_stems(rest)
+        if on_progress:
+            on_progress(1.0)
+
+    def _finish(self, masked_stfts, stitcher, grid, total_samples, on_progress):
+        finished = stitcher.add(self._inverse_stft(masked_stfts), grid.end)
+        if len(finished[0]):
+            yield self._as_stems(finished)
+        if on_progress and total_samples:
+            on_progress(min(stitcher.done / total_samples, 0.999))
+
+    def _inverse_stft(self, masked_stfts):
+        """``tf.signal.inverse_stft`` times Spleeter's window compensation, as its graph does.
+
+        (stems, frames, bins, channels) complex64 -> (stems, samples, channels) float32.
+        """
+        spectra = np.moveaxis(masked_stfts, 3, 1)  # (stems, channels, frames, bins)
+        frames = scipy.fft.irfft(spectra, n=self._frame_length, axis=-1)[..., : self._frame_length]
+        frames *= self._window * np.float32(self._compensation)
+        return np.moveaxis(_overlap_add(frames, self._frame_step), 1, 2)
+
+    def _as_stems(self, stacked):
+        return {name: np.ascontiguousarray(stacked[i]) for i, name in enumerate(self.stem_names)}
+
+
+def _cause_of(error):
+    """The line of a TensorFlow error that says what went wrong, without the graph's stack traces."""
+    text = str(error).split("Original stack trace")[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith((" ", "\t"))]
+    lines = [line for line in lines if not line.startswith(("Detected at node", "Node:", "Graph execution error"))]
+    return lines[0] if lines else type(error).__name__
+
+
+def _periodic_hann(length):
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)).astype(np.float32)
+
+
+def _overlap_add(frames, step):
+    """Sum frames (..., n_frames, frame_length) placed ``step`` apart, like ``tf.signal.overlap_and_add``."""
+    *lead, n_frames, frame_length = frames.shape
+    pieces = frame_length // step
+    out = np.zeros((*lead, n_frames + pieces - 1, step), dtype=frames.dtype)
+    parts = frames.reshape(*lead, n_frames, pieces, step)
+    for i in range(pieces):
+        out[..., i : i + n_frames, :] += parts[..., i, :]
+    return out.reshape(*lead, -1)
+
+
+class _SegmentGrid:
+    """Cuts incoming audio into the sample spans of Spleeter's 512-frame STFT segments.
+
+    Spleeter prefixes the waveform with one frame of zeros, frames it with ``pad_end=True``
+    (ceil((n + frame_length) / step) frames, zero-padded at the end) and cuts the frames into
+    segments of T. Segment k covers frames [kT, kT + T), i.e. padded samples
+    [kT*step, kT*step + (T - 1)*step + frame_length).
+    """
+
+    def __init__(self, frame_length, frame_step, segment_frames):
+        self.frame_length = frame_length
+        self.frame_step = frame_step
+        self.segment_frames = segment_frames
+        self.span = (segment_frames - 1) * frame_step + frame_length
+        self.advance = segment_frames * frame_step
+        self.received = 0
+        self.end = None  # padded-signal index where the audio ends, once all of it has arrived
+
+    def segments(self, blocks):
+        buffer = np.zeros((self.frame_length, CHANNELS), np.float32)
+        frames_done = 0
+        for block in blocks:
+            block = check_audio(block)
+            self.received += len(block)
+            buffer = np.concatenate([buffer, block])
+            while len(buffer) >= self.span:
+                yield buffer[: self.span]
+                buffer = buffer[self.advance :]
+                frames_done += self.segment_frames
+        self.end = self.frame_length + self.received
+        if not self.received:
+            return
+        total_frames = -(-self.end // self.frame_step)
+        while frames_done < total_frames:
+            frames = min(self.segment_frames, total_frames - frames_done)
+            needed = (frames - 1) * self.frame_step + self.frame_length
+            segment = np.zeros((needed, CHANNELS), np.float32)
+            available = min(len(buffer), needed)
+            segment[:available] = buffer[:available]
+            yield segment
+            buffer = buffer[self.advance :]
+            frames_done += frames
+
+
+class _Stitcher:
+    """Overlap-adds consecutive segment outputs and hands out the samples no later segment touches.
+
+    Positions are in the padded signal; Spleeter's leading frame of zeros is dropped from the
+    output, and the output ends where the input did.
+    """
+
+    def __init__(self, frame_length, advance):
+        self.frame_length = frame_length
+        self.advance = advance
+        self.start = 0  # padded-signal index of the next segment's first sample
+        self.emitted = frame_length
+        self.carry = None
+
+    @property
+    def done(self):
+        return self.emitted - self.frame_length
+
+    def add(self, signal, end=None):
+        if self.carry is not None:
+            signal[:, : self.carry.shape[1]] += self.carry
+        self.carry = signal[:, self.advance :]
+        finished = signal[:, : self.advance]
+        self.start += self.advance
+        return self._take(finished, self.start - self.advance, end)
+
+    def flush(self, end):
+        carry, self.carry = self.carry, None
+        if carry is None:
+            return np.zeros((1, 0, CHANNELS), np.float32)
+        return self._take(carry, self.start, end)
+
+    def _take(self, signal, offset, end):
+        lo = max(self.emitted, offset)
+        hi = offset + signal.shape[1] if end is None else min(offset + signal.shape[1], end)
+        if hi <= lo:
+            return signal[:, :0]
+        self.emitted = hi
+        return signal[:, lo - offset : hi - offset]

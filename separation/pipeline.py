@@ -1,0 +1,114 @@
+"""From one audio file to stem files: decode, separate, write FLAC (+ MP3 and peaks), all streaming.
+
+Shared by ``manage.py separate`` and the background job; it knows files, not database rows.
+Every file is written under a temporary name and renamed only once all of them are complete,
+so a failure (or a cancelled job) never leaves a file that looks finished.
+"""
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from separation import audio
+from separation.engines import SAMPLE_RATE, EngineError, get_engine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StemFiles:
+    lossless: Path  # <stem>.flac
+    compressed: Path | None  # <stem>.mp3, for the browser
+    peaks: Path | None  # <stem>.peaks.json: a list of max-abs floats, ~1000 per minute
+    duration: float
+
+
+@dataclass(frozen=True)
+class SeparationResult:
+    stems: dict[str, StemFiles]
+    mixture_peaks: Path | None
+    duration: float
+
+
+def separate_file(source, model, out_dir, on_progress=None, browser_files=True):
+    """Separate ``source`` with ``model`` into files in ``out_dir``.
+
+    Always writes <stem>.flac; with ``browser_files`` also <stem>.mp3, <stem>.peaks.json and
+    mixture.peaks.json (what the web player needs). Raises EngineError (AudioError for a file
+    that is not audio) with a message meant for end users.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    # Probing first turns a non-audio file away in milliseconds, before the model loads.
+    info = audio.probe(source)
+    engine = get_engine(model)
+    total_samples = round(info.duration * SAMPLE_RATE) if info.duration else None
+    names = engine.stem_names
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def target(filename):
+        return out_dir / filename, out_dir / f".{filename}.part"
+
+    flacs = {name: target(f"{name}.flac") for name in names}
+    mp3s = {name: target(f"{name}.{audio.BROWSER_FORMAT}") for name in names} if browser_files else {}
+    peak_files = {name: target(f"{name}.peaks.json") for name in [*names, "mixture"]} if browser_files else {}
+    meters = {name: audio.PeakMeter() for name in [*names, "mixture"]}
+    every_file = [*flacs.values(), *mp3s.values(), *peak_files.values()]
+
+    try:
+        writers = {name: audio.FlacWriter(flacs[name][1]) for name in names}
+        try:
+            mixture = _metered(audio.read_blocks(source, source_channels=info.channels), meters["mixture"])
+            for block in engine.separate_stream(mixture, total_samples, on_progress):
+                for name, samples in block.items():
+                    writers[name].write(samples)
+                    meters[name].add(samples)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        if browser_files:
+            _encode_browser_copies([(flacs[name][1], mp3s[name][1]) for name in names])
+            for name, (_, partial) in peak_files.items():
+                partial.write_text(json.dumps(meters[name].peaks, separators=(",", ":")))
+        for final, partial in every_file:
+            os.replace(partial, final)
+    except BaseException:
+        for _, partial in every_file:
+            partial.unlink(missing_ok=True)
+        raise
+
+    duration = writers[names[0]].samples / SAMPLE_RATE
+    logger.info("Separated %s (%.1f s of audio) with %s into %s", source.name, duration, model, out_dir)
+    return SeparationResult(
+        stems={
+            name: StemFiles(
+                lossless=flacs[name][0],
+                compressed=mp3s[name][0] if browser_files else None,
+                peaks=peak_files[name][0] if browser_files else None,
+                duration=duration,
+            )
+            for name in names
+        },
+        mixture_peaks=peak_files["mixture"][0] if browser_files else None,
+        duration=duration,
+    )
+
+
+def _metered(blocks, meter):
+    for block in blocks:
+        meter.add(block)
+        yield block
+
+
+def _encode_browser_copies(jobs):
+    """Encode every stem's browser copy at once, one ffmpeg each, from (flac, destination) pairs."""
+    processes = [audio.start_browser_copy(flac, destination) for flac, destination in jobs]
+    failures = []
+    for process in processes:
+        try:
+            audio.wait_for_browser_copy(process)
+        except EngineError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]

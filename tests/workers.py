@@ -1,0 +1,83 @@
+"""A real django-q2 worker cluster for tests, sharing the test database and media folder."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def database_url():
+    """The URL of the test database this process uses, for a separate worker process."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Cluster:
+    def __init__(self, process, log):
+        self.process = process
+        self.log = log
+
+    def output(self):
+        return self.log.read_text(errors="replace")[-5000:]
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture
+def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path):
+    var = tmp_path / "worker-var"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "STEMROOM_VAR_DIR": str(var),
+        "SPLEETER_MODEL_PATH": str(spleeter_2stems.parent),
+        "SEPARATION_HEARTBEAT_SECONDS": "1",
+        "SEPARATION_STALE_SECONDS": "10",
+        "Q_WORKERS": "1",
+        "LOG_LEVEL": "INFO",
+    }
+    # The worker must read and write the same media and temp folders as this test.
+    var.mkdir()
+    os.symlink(isolated_media.MEDIA_ROOT, var / "media")
+    os.symlink(isolated_media.FILE_UPLOAD_TEMP_DIR, var / "tmp")
+    log = tmp_path / "qcluster.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    cluster = Cluster(process, log)
+    yield cluster
+    cluster.stop()
+
+
+def wait_for(predicate, timeout, what, cluster=None, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    detail = f"\n--- worker log ---\n{cluster.output()}" if cluster else ""
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}{detail}")
