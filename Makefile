@@ -15,7 +15,9 @@ run: setup
 test: setup system-test
 	bash scripts/test.sh
 
+# The real Spleeter 2stems weights, offline once cached (var/models, var/cache).
 setup: $(STAMP) system
+	$(PY) manage.py install_models --model 2stems
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \

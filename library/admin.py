@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Track
+from .models import Lyrics, Track
 
 
 @admin.register(Track)
@@ -11,3 +11,10 @@ class TrackAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     readonly_fields = ["sha256", "codec", "duration", "sample_rate", "channels", "size", "created", "updated"]
     date_hierarchy = "created"
+
+
+@admin.register(Lyrics)
+class LyricsAdmin(admin.ModelAdmin):
+    list_display = ["track", "offset_ms", "updated"]
+    list_select_related = ["track"]
+    search_fields = ["track__title", "track__artist", "lrc"]

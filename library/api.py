@@ -1,4 +1,6 @@
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -10,12 +12,21 @@ from separation.models_install import has_checkpoint, model_dir
 from separation.serializers import JobSerializer, SeparationRequestSerializer
 
 from .ingest import IngestError, ingest
-from .models import Track
+from .lyrics_api import LyricsSerializer, lrc_from_upload
+from .models import Lyrics, Track
 from .serializers import TrackSerializer, TrackUploadSerializer
 from .streaming import ranged_file_response
 from .upload_handlers import upload_error
 
+BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
 
+
+@extend_schema_view(
+    create=extend_schema(
+        request={"multipart/form-data": TrackUploadSerializer},
+        responses={201: TrackSerializer, 200: OpenApiResponse(TrackSerializer, description="Already in your library.")},
+    )
+)
 class TrackViewSet(viewsets.ModelViewSet):
     """Your songs. Other people's tracks do not exist here (404)."""
 
@@ -26,7 +37,9 @@ class TrackViewSet(viewsets.ModelViewSet):
     ordering = ["-created"]
 
     def get_queryset(self):
-        return Track.objects.owned_by(self.request.user)
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Track.objects.none()
+        return Track.objects.owned_by(self.request.user).with_latest_job()
 
     def create(self, request, *args, **kwargs):
         uploaded = request.FILES.get("file")
@@ -44,6 +57,10 @@ class TrackViewSet(viewsets.ModelViewSet):
         body = {**self.get_serializer(result.track).data, "duplicate": not result.created}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
+    @extend_schema(
+        responses={(200, "audio/*"): BINARY, (206, "audio/*"): BINARY},
+        parameters=[OpenApiParameter("download", bool, description="Send as an attachment.")],
+    )
     @action(detail=True, methods=["get"], url_path="audio", url_name="audio")
     def audio(self, request, pk=None):
         track = self.get_object()
@@ -52,6 +69,7 @@ class TrackViewSet(viewsets.ModelViewSet):
             request, track.original, content_type=track.content_type, download_name=download_name, etag=track.sha256
         )
 
+    @extend_schema(responses={(200, "image/jpeg"): BINARY})
     @action(detail=True, methods=["get"], url_path="cover", url_name="cover")
     def cover(self, request, pk=None):
         track = self.get_object()
@@ -59,6 +77,12 @@ class TrackViewSet(viewsets.ModelViewSet):
             raise Http404("This track has no cover picture.")
         return ranged_file_response(request, track.cover, content_type="image/jpeg")
 
+    @extend_schema(
+        methods=["POST"],
+        request=SeparationRequestSerializer,
+        responses={202: JobSerializer, 200: OpenApiResponse(JobSerializer, description="The existing job.")},
+    )
+    @extend_schema(methods=["GET"], responses=JobSerializer(many=True))
     @action(detail=True, methods=["post", "get"], url_path="separations", url_name="separations")
     def separations(self, request, pk=None):
         """POST asks for stems (``{"model": "2stems"}``); GET lists this track's jobs."""
@@ -80,3 +104,30 @@ class TrackViewSet(viewsets.ModelViewSet):
             sha256=track.sha256, source=track.original.name, model=model, user=request.user
         )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+    @extend_schema(methods=["GET"], responses=LyricsSerializer)
+    @extend_schema(methods=["PUT", "PATCH"], request=LyricsSerializer, responses=LyricsSerializer)
+    @extend_schema(methods=["DELETE"], responses={204: None})
+    @action(detail=True, methods=["get", "put", "patch", "delete"], url_path="lyrics", url_name="lyrics")
+    def lyrics(self, request, pk=None):
+        """Synced lyrics: PUT LRC text (JSON ``lrc``) or an .lrc file (multipart ``file``); PATCH ``offset_ms``."""
+        track = self.get_object()
+        current = Lyrics.objects.filter(track=track).first()
+        if request.method == "GET":
+            if current is None:
+                raise Http404("This track has no lyrics yet.")
+            return Response(LyricsSerializer(current).data)
+        if request.method == "DELETE":
+            if current is None:
+                raise Http404("This track has no lyrics.")
+            current.delete()
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = {k: v for k, v in request.data.items() if k in {"lrc", "offset_ms"}}
+        if "file" in request.FILES:
+            data["lrc"] = lrc_from_upload(request.FILES["file"])
+        if request.method == "PATCH" and current is None:
+            raise Http404("This track has no lyrics to change; PUT them first.")
+        serializer = LyricsSerializer(current, data=data, partial=request.method == "PATCH")
+        serializer.is_valid(raise_exception=True)
+        saved = serializer.save(track=track)
+        return Response(LyricsSerializer(saved).data, status=status.HTTP_200_OK if current else status.HTTP_201_CREATED)

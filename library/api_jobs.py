@@ -1,6 +1,8 @@
 """Separation jobs and stems, as seen from a library: you see the jobs of audio you own."""
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,6 +19,9 @@ from .streaming import ranged_file_response
 STEM_RENDITIONS = {"mp3", "flac"}
 
 
+BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
+
+
 def jobs_visible_to(user):
     return SeparationJob.objects.filter(sha256__in=Track.objects.owned_by(user).values("sha256"))
 
@@ -30,8 +35,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     ordering = ["-queued_at"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return SeparationJob.objects.none()
         return jobs_visible_to(self.request.user).prefetch_related("stems")
 
+    @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         job = self.get_object()
@@ -44,6 +52,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
 
+    @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         job = self.get_object()
@@ -56,6 +65,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job = services.retry(job)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Peaks.")})
     @action(detail=True, methods=["get"], url_path="mixture-peaks", url_name="mixture-peaks")
     def mixture_peaks(self, request, pk=None):
         job = self.get_object()
@@ -68,10 +78,18 @@ class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = StemSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Stem.objects.none()
         return Stem.objects.filter(
             job__in=jobs_visible_to(self.request.user), job__status=SeparationJob.Status.SUCCEEDED
         )
 
+    @extend_schema(
+        responses={(200, "audio/*"): BINARY, (206, "audio/*"): BINARY},
+        parameters=[
+            OpenApiParameter("rendition", str, enum=sorted(STEM_RENDITIONS), description="mp3 (default) or flac")
+        ],
+    )
     @action(detail=True, methods=["get"])
     def audio(self, request, pk=None):
         stem = self.get_object()
@@ -84,6 +102,7 @@ class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             )
         return ranged_file_response(request, stem.compressed, content_type=_content_type(stem.compressed.name))
 
+    @extend_schema(responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Peaks.")})
     @action(detail=True, methods=["get"])
     def peaks(self, request, pk=None):
         stem = self.get_object()

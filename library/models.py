@@ -3,7 +3,9 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
+
+from separation.models import SeparationJob
 
 
 def original_path(track, filename):
@@ -18,6 +20,15 @@ def cover_path(track, filename):
 class TrackQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
+
+    def with_latest_job(self, model="2stems"):
+        """Annotate each track with its audio's newest job for ``model``: one query for any number of tracks."""
+        newest = SeparationJob.objects.filter(sha256=OuterRef("sha256"), model=model).order_by("-queued_at")
+        return self.annotate(
+            latest_job_id=Subquery(newest.values("id")[:1]),
+            latest_job_status=Subquery(newest.values("status")[:1]),
+            latest_job_progress=Subquery(newest.values("progress")[:1]),
+        )
 
     def storage_used_by(self, user):
         return self.owned_by(user).aggregate(total=Sum("size"))["total"] or 0
@@ -70,3 +81,27 @@ CONTENT_TYPES = {
 }
 for _pcm in ("pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8"):
     CONTENT_TYPES[_pcm] = "audio/wav"
+
+
+class Lyrics(models.Model):
+    """Synced lyrics for a track, kept as the LRC text the user gave (checked by library.lrc)."""
+
+    MAX_OFFSET_MS = 30_000
+
+    track = models.OneToOneField(Track, on_delete=models.CASCADE, primary_key=True, related_name="lyrics")
+    lrc = models.TextField()
+    offset_ms = models.IntegerField(
+        default=0, help_text="Shifts every line: positive shows lyrics later, negative earlier."
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "lyrics"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(offset_ms__gte=-30_000, offset_ms__lte=30_000), name="lyrics_offset_within_30s"
+            )
+        ]
+
+    def __str__(self):
+        return f"Lyrics of {self.track}"

@@ -1,7 +1,14 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Track
+
+
+class SeparationSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    progress = serializers.IntegerField()
 
 
 class TrackSerializer(serializers.ModelSerializer):
@@ -9,6 +16,7 @@ class TrackSerializer(serializers.ModelSerializer):
     artist = serializers.CharField(max_length=300, allow_blank=True, trim_whitespace=True, required=False)
     audio_url = serializers.SerializerMethodField()
     cover_url = serializers.SerializerMethodField()
+    separation = serializers.SerializerMethodField(help_text="The newest 2stems job for this audio, or null.")
 
     class Meta:
         model = Track
@@ -25,6 +33,7 @@ class TrackSerializer(serializers.ModelSerializer):
             "size",
             "audio_url",
             "cover_url",
+            "separation",
             "created",
             "updated",
         ]
@@ -35,6 +44,14 @@ class TrackSerializer(serializers.ModelSerializer):
 
     def get_cover_url(self, track) -> str | None:
         return reverse("track-cover", args=[track.id]) if track.cover else None
+
+    @extend_schema_field(SeparationSummarySerializer(allow_null=True))
+    def get_separation(self, track):
+        if not hasattr(track, "latest_job_id"):
+            track = Track.objects.with_latest_job().get(pk=track.pk)
+        if track.latest_job_id is None:
+            return None
+        return {"id": track.latest_job_id, "status": track.latest_job_status, "progress": track.latest_job_progress}
 
 
 class TrackUploadSerializer(serializers.Serializer):
