@@ -1,13 +1,16 @@
 """Serve Stemroom: the web server and a django-q2 worker cluster, together.
 
-One command, one Ctrl-C: both run as children of this process, which forwards
-the stop to both and waits for them. Children also get SIGTERM from the kernel
-if this process dies abruptly (PR_SET_PDEATHSIG), so nothing is left orphaned.
+One command, one Ctrl-C: both run as children of this process, each in its own
+process group, and the stop is forwarded to each whole group (gunicorn's and
+django-q2's own workers included), escalating to SIGKILL if a group lingers.
+Children also get SIGTERM from the kernel if this process dies abruptly
+(PR_SET_PDEATHSIG), so nothing is left orphaned.
 """
 
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -55,6 +58,8 @@ class Command(BaseCommand):
                 str(options["threads"]),
                 "--timeout",
                 "300",
+                "--graceful-timeout",
+                "5",
                 "--access-logfile",
                 "-",
             ],
@@ -62,7 +67,10 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             commands["worker"] = [sys.executable, "manage.py", "qcluster"]
 
-        children = {name: subprocess.Popen(cmd, preexec_fn=_die_with_parent) for name, cmd in commands.items()}
+        children = {
+            name: subprocess.Popen(cmd, preexec_fn=_die_with_parent, start_new_session=True)
+            for name, cmd in commands.items()
+        }
         self.stdout.write(f"Stemroom is running on http://{bind}/ (Ctrl-C stops the server and the worker).")
 
         stopping = False
@@ -89,14 +97,19 @@ class Command(BaseCommand):
 
     def _stop(self, children):
         for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+            _signal_group(child, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for name, child in children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 logger.warning("The %s process did not stop in time; killing it.", name)
-                child.kill()
-                child.wait()
+            # Whatever the group leader left behind (workers mid-request) goes too.
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
         self.stdout.write("Stopped.")
+
+
+def _signal_group(child, signum):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signum)
