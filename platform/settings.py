@@ -227,6 +227,8 @@ SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 # older than SEPARATION_STALE_SECONDS is presumed orphaned (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
+# Models each worker loads as it starts, so the first job does not pay for TensorFlow's start-up.
+SEPARATION_PRELOAD_MODELS = env_list("SEPARATION_PRELOAD_MODELS", ["2stems"])
 
 LOGGING = {
     "version": 1,

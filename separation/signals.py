@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -31,12 +32,23 @@ def delete_job_files(sender, instance, **kwargs):
 
 
 @receiver(post_spawn)
-def recover_jobs_of_dead_workers(sender, proc_name, **kwargs):
-    # django-q2 spawns a worker at start-up and whenever one died: the moment to
-    # pick up a job whose worker was killed mid-way.
+def prepare_worker(sender, proc_name, **kwargs):
+    """Runs in each new django-q2 worker process, after the fork."""
+    from .engines import EngineError, get_engine
+    from .models_install import has_checkpoint, model_dir
     from .tasks import recover_stale_jobs
 
+    # django-q2 spawns a worker at start-up and whenever one died: the moment to
+    # pick up a job whose worker was killed mid-way.
     try:
         recover_stale_jobs()
     except Exception:
         logger.exception("Could not recover orphaned separation jobs")
+
+    # Warm worker: TensorFlow and the model load now (seconds), not in the first job.
+    for model in settings.SEPARATION_PRELOAD_MODELS:
+        if has_checkpoint(model_dir(model)):
+            try:
+                get_engine(model)
+            except EngineError:
+                logger.exception("Could not preload the %s model", model)
