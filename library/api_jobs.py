@@ -1,5 +1,6 @@
 """Separation jobs and stems, as seen from a library: you see the jobs of audio you own."""
 
+from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,7 +24,10 @@ BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range 
 
 
 def jobs_visible_to(user):
-    return SeparationJob.objects.filter(sha256__in=Track.objects.owned_by(user).values("sha256"))
+    """Jobs for audio in your library, and the stems your remixes (forks included) are made of."""
+    return SeparationJob.objects.filter(
+        Q(sha256__in=Track.objects.owned_by(user).values("sha256")) | Q(remixes__owner=user)
+    ).distinct()
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

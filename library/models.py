@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from pathlib import PurePosixPath
 
@@ -105,3 +106,92 @@ class Lyrics(models.Model):
 
     def __str__(self):
         return f"Lyrics of {self.track}"
+
+
+def default_token():
+    # 32 bytes from the OS CSPRNG: 256 bits, far past guessing.
+    return secrets.token_urlsafe(32)
+
+
+class RemixQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+
+class Remix(models.Model):
+    """A saved mix of one separation's stems: per-stem gain, mute, solo and pan.
+
+    ``track`` is set for remixes made from your own track (they go when the track
+    goes); a fork of someone's shared remix has no track -- it points at the same
+    stems (``job``) and keeps the title it was forked with.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="remixes")
+    track = models.ForeignKey(Track, null=True, blank=True, on_delete=models.CASCADE, related_name="remixes")
+    job = models.ForeignKey(SeparationJob, on_delete=models.PROTECT, related_name="remixes")
+    name = models.CharField(max_length=200)
+    stems = models.JSONField(help_text='{"vocals": {"gain_db": 0, "mute": false, "solo": false, "pan": 0}, ...}')
+    title = models.CharField(max_length=300, help_text="The song's title, kept for forks.")
+    artist = models.CharField(max_length=300, blank=True)
+    forked_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = RemixQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated"]
+        indexes = [models.Index(fields=["owner", "-updated"], name="remix_owner_updated")]
+
+    def __str__(self):
+        return f"{self.name} ({self.title})"
+
+
+class ShareLinkQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ShareLink(models.Model):
+    """An unguessable, revocable link to one remix: a read-only player and exactly that remix's audio."""
+
+    token = models.CharField(max_length=64, primary_key=True, default=default_token, editable=False)
+    remix = models.ForeignKey(Remix, on_delete=models.CASCADE, related_name="share_links")
+    created = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"Share of {self.remix} ({'revoked' if self.revoked_at else 'live'})"
+
+
+class Mixdown(models.Model):
+    """A remix rendered to MP3 and FLAC on the server, for downloads."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    remix = models.ForeignKey(Remix, on_delete=models.CASCADE, related_name="mixdowns")
+    # The mixer settings this render used: a newer edit of the remix makes it stale.
+    stems = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    mp3 = models.FileField(max_length=300, blank=True)
+    flac = models.FileField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"Mixdown of {self.remix} ({self.status})"

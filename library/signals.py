@@ -3,8 +3,9 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from separation import services as separation
+from separation.models import SeparationJob
 
-from .models import Track
+from .models import Mixdown, Remix, Track
 
 
 @receiver(post_delete, sender=Track)
@@ -15,7 +16,8 @@ def delete_track_files(sender, instance, **kwargs):
     if other:
         separation.move_source(instance.sha256, instance.original.name, other.original.name)
     else:
-        separation.forget_audio(instance.sha256)
+        in_use = Remix.objects.filter(job__sha256=instance.sha256).values_list("job_id", flat=True)
+        separation.forget_audio(instance.sha256, keep=list(in_use))
 
     # Only once the row is really gone: a rolled-back delete keeps its files.
     names = [f.name for f in (instance.original, instance.cover) if f]
@@ -26,3 +28,25 @@ def delete_track_files(sender, instance, **kwargs):
             storage.delete(name)
 
     transaction.on_commit(delete)
+
+
+@receiver(post_delete, sender=Mixdown)
+def delete_mixdown_files(sender, instance, **kwargs):
+    names = [f.name for f in (instance.mp3, instance.flac) if f]
+    storage = instance.mp3.storage
+
+    def delete():
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+@receiver(post_delete, sender=Remix)
+def forget_unused_stems(sender, instance, **kwargs):
+    # A fork outlives the track it came from; the stems go when nothing uses them.
+    job = SeparationJob.objects.filter(pk=instance.job_id).first()
+    if job is None:
+        return
+    if not Track.objects.filter(sha256=job.sha256).exists() and not Remix.objects.filter(job=job).exists():
+        separation.forget_audio(job.sha256)

@@ -3,13 +3,27 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from library import sharing
 from library.api import TrackViewSet
 from library.api_jobs import JobViewSet, StemViewSet
+from library.remix_api import RemixViewSet, ShareLinkViewSet
 
 router = DefaultRouter()
 router.register("tracks", TrackViewSet, basename="track")
 router.register("jobs", JobViewSet, basename="job")
 router.register("stems", StemViewSet, basename="stem")
+router.register("remixes", RemixViewSet, basename="remix")
+router.register("shares", ShareLinkViewSet, basename="share")
+
+# What a share link opens, for anyone holding it (library.sharing).
+share_urls = [
+    path("", sharing.share_page, name="share-page"),
+    path("data.json", sharing.share_json, name="share-data"),
+    path("stems/<str:name>/audio/", sharing.share_stem_audio, name="share-stem-audio"),
+    path("stems/<str:name>/peaks/", sharing.share_stem_peaks, name="share-stem-peaks"),
+    path("cover/", sharing.share_cover, name="share-cover"),
+    path("mixdown/", sharing.share_mixdown, name="share-mixdown"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,5 +31,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("accounts/", include("accounts.urls")),
+    path("s/<str:token>/", include(share_urls)),
     path("", include("frontend.urls")),
 ]

@@ -41,9 +41,12 @@ def retry(job):
     return job
 
 
-def forget_audio(sha256):
-    """No track holds this audio any more: drop its jobs and stems (files go with the rows)."""
-    for job in SeparationJob.objects.filter(sha256=sha256):
+def forget_audio(sha256, keep=()):
+    """No track holds this audio any more: drop its jobs and stems (files go with the rows).
+
+    ``keep``: ids of jobs still in use elsewhere (a fork of a shared remix mixes them).
+    """
+    for job in SeparationJob.objects.filter(sha256=sha256).exclude(pk__in=keep):
         job.cancel()
         job.delete()
 

@@ -1,0 +1,133 @@
+"""Remixes, share links and forks through the API."""
+
+import uuid
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from platform.api_errors import APIError
+
+from .models import Mixdown, Remix, ShareLink
+from .remix_serializers import MixdownSerializer, RemixSerializer, ShareLinkSerializer
+from .sharing import live_share
+from .streaming import ranged_file_response
+from .tasks import enqueue_mixdown
+
+BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
+RENDITIONS = {"mp3": "audio/mpeg", "flac": "audio/flac"}
+
+
+class RemixViewSet(viewsets.ModelViewSet):
+    """Your saved remixes: per-stem gain, mute, solo and pan over a separation's stems."""
+
+    serializer_class = RemixSerializer
+    search_fields = ["name", "title", "artist"]
+    ordering_fields = ["updated", "created", "name"]
+    ordering = ["-updated"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Remix.objects.none()
+        return Remix.objects.owned_by(self.request.user).select_related("job").prefetch_related("share_links")
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+    @extend_schema(request=None, responses={202: MixdownSerializer, 200: MixdownSerializer})
+    @action(detail=True, methods=["post"])
+    def render(self, request, pk=None):
+        """Render the remix as it is now to MP3 and FLAC in the background (reuses a finished render)."""
+        remix = self.get_object()
+        latest = remix.mixdowns.filter(stems=remix.stems).exclude(status=Mixdown.Status.FAILED).first()
+        if latest:
+            return Response(MixdownSerializer(latest).data)
+        mixdown = Mixdown.objects.create(remix=remix, stems=remix.stems)
+        transaction.on_commit(lambda: enqueue_mixdown(mixdown))
+        return Response(MixdownSerializer(mixdown).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=MixdownSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def mixdowns(self, request, pk=None):
+        return Response(MixdownSerializer(self.get_object().mixdowns.all(), many=True).data)
+
+    @extend_schema(
+        responses={(200, "audio/*"): BINARY},
+        parameters=[
+            OpenApiParameter("id", str, description="A mixdown id (default: the newest finished one)"),
+            OpenApiParameter("rendition", str, enum=sorted(RENDITIONS)),
+        ],
+    )
+    @action(detail=True, methods=["get"])
+    def mixdown(self, request, pk=None):
+        remix = self.get_object()
+        return mixdown_response(request, remix, request.query_params.get("id"))
+
+
+def mixdown_response(request, remix, mixdown_id=None):
+    rendition = request.query_params.get("rendition", "mp3")
+    if rendition not in RENDITIONS:
+        raise APIError(f"Unknown rendition {rendition!r}; use 'mp3' or 'flac'.", code="invalid_rendition", status=400)
+    done = remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED)
+    if mixdown_id:
+        done = done.filter(pk=mixdown_id) if _is_uuid(mixdown_id) else done.none()
+    mixdown = done.first()
+    if mixdown is None:
+        raise Http404("No finished mixdown; render the remix first.")
+    return ranged_file_response(
+        request,
+        getattr(mixdown, rendition),
+        content_type=RENDITIONS[rendition],
+        download_name=f"{remix.title} ({remix.name}).{rendition}",
+    )
+
+
+def _is_uuid(value):
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+class ShareLinkViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Share links to your remixes. DELETE revokes a link: it answers 404 to everyone else from then on."""
+
+    serializer_class = ShareLinkSerializer
+    lookup_field = "token"
+    ordering = ["-created"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ShareLink.objects.none()
+        return ShareLink.objects.filter(remix__owner=self.request.user).select_related("remix")
+
+    def perform_destroy(self, link):
+        if link.revoked_at is None:
+            link.revoked_at = timezone.now()
+            link.save(update_fields=["revoked_at"])
+
+    @extend_schema(request=None, responses={201: RemixSerializer})
+    @action(detail=True, methods=["post"], url_path="fork")
+    def fork(self, request, token=None):
+        """Add a shared remix to your library: your own remix over the same stems, no files copied."""
+        link = live_share(request, token)
+        source = link.remix
+        fork = Remix.objects.create(
+            owner=request.user,
+            track=None,
+            job=source.job,
+            name=source.name,
+            stems=source.stems,
+            title=source.title,
+            artist=source.artist,
+            forked_from=source,
+        )
+        return Response(RemixSerializer(fork, context={"request": request}).data, status=status.HTTP_201_CREATED)

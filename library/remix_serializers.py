@@ -1,0 +1,116 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from separation.models import SeparationJob
+
+from . import mixing
+from .models import Mixdown, Remix, ShareLink, Track
+
+
+class ShareLinkSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    remix = serializers.PrimaryKeyRelatedField(queryset=Remix.objects.none())
+
+    class Meta:
+        model = ShareLink
+        fields = ["token", "url", "remix", "created", "revoked_at"]
+        read_only_fields = ["token", "url", "created", "revoked_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["remix"].queryset = Remix.objects.owned_by(request.user)
+        return fields
+
+    def get_url(self, link) -> str:
+        path = reverse("share-page", args=[link.token])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class MixdownSerializer(serializers.ModelSerializer):
+    mp3_url = serializers.SerializerMethodField()
+    flac_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Mixdown
+        fields = ["id", "status", "stems", "error", "created", "finished_at", "mp3_url", "flac_url"]
+        read_only_fields = fields
+
+    def get_mp3_url(self, mixdown) -> str | None:
+        if mixdown.status != Mixdown.Status.SUCCEEDED:
+            return None
+        return reverse("remix-mixdown", args=[mixdown.remix_id]) + f"?id={mixdown.pk}&rendition=mp3"
+
+    def get_flac_url(self, mixdown) -> str | None:
+        if mixdown.status != Mixdown.Status.SUCCEEDED:
+            return None
+        return reverse("remix-mixdown", args=[mixdown.remix_id]) + f"?id={mixdown.pk}&rendition=flac"
+
+
+class RemixSerializer(serializers.ModelSerializer):
+    track = serializers.PrimaryKeyRelatedField(
+        queryset=Track.objects.none(), required=False, help_text="Your track whose stems this remix mixes."
+    )
+    stems = serializers.JSONField(
+        required=False, help_text='{"vocals": {"gain_db": -6, "mute": false, "solo": false, "pan": 0}, ...}'
+    )
+    model = serializers.CharField(source="job.model", read_only=True)
+    stem_names = serializers.SerializerMethodField()
+    share_links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Remix
+        fields = [
+            "id",
+            "name",
+            "track",
+            "model",
+            "stem_names",
+            "stems",
+            "title",
+            "artist",
+            "forked_from",
+            "share_links",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["id", "model", "title", "artist", "forked_from", "created", "updated"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["track"].queryset = Track.objects.owned_by(request.user)
+        return fields
+
+    def get_stem_names(self, remix) -> list[str]:
+        return list(remix.job.stem_names)
+
+    def get_share_links(self, remix) -> list[dict]:
+        links = [link for link in remix.share_links.all() if link.revoked_at is None]
+        return ShareLinkSerializer(links, many=True, context=self.context).data
+
+    def validate(self, attrs):
+        if self.instance is None:
+            track = attrs.get("track")
+            if track is None:
+                raise serializers.ValidationError({"track": ["This field is required."]})
+            job = (
+                SeparationJob.objects.for_audio(track.sha256, "2stems")
+                .filter(status=SeparationJob.Status.SUCCEEDED)
+                .first()
+            )
+            if job is None:
+                raise serializers.ValidationError({"track": ["Separate this track into stems first."]})
+            attrs["job"] = job
+            attrs["title"], attrs["artist"] = track.title, track.artist
+        elif "track" in attrs and attrs["track"] != self.instance.track:
+            raise serializers.ValidationError({"track": ["A remix stays with its track; make a new remix instead."]})
+        job = attrs.get("job") or self.instance.job
+        try:
+            attrs["stems"] = mixing.normalize(attrs.get("stems", getattr(self.instance, "stems", None)), job.stem_names)
+        except mixing.SettingsError as exc:
+            raise serializers.ValidationError({"stems": [str(exc)]}) from None
+        return attrs

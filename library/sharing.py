@@ -1,0 +1,116 @@
+"""What a share link opens, to anyone holding it: one remix, read-only, and nothing else.
+
+Every view here starts from the token and reaches only that remix's stems, its
+lyrics and its finished mixdown; never the owner's original upload, other
+tracks or other remixes. A revoked link, or a remix that is gone, answers 404 to
+everyone except the owner.
+"""
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from separation.models import SeparationJob
+
+from . import lrc
+from .models import Lyrics, Mixdown, ShareLink
+from .streaming import ranged_file_response
+
+MAX_TOKEN_LENGTH = 64
+
+
+def live_share(request, token):
+    """The share link for ``token`` as ``request``'s user may see it, or 404."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise Http404("No such share link.")
+    link = (
+        ShareLink.objects.filter(token=token, remix__job__status=SeparationJob.Status.SUCCEEDED)
+        .select_related("remix__job", "remix__track", "remix__owner")
+        .first()
+    )
+    if link is None:
+        raise Http404("No such share link.")
+    if link.revoked_at is not None and request.user != link.remix.owner:
+        raise Http404("No such share link.")
+    return link
+
+
+def _stem(link, name):
+    stem = link.remix.job.stems.filter(name=name).first()
+    if stem is None:
+        raise Http404("No such stem in this remix.")
+    return stem
+
+
+def share_data(request, link):
+    remix = link.remix
+    track = remix.track
+    lyrics = Lyrics.objects.filter(track=track).first() if track else None
+    token = link.token
+    stems = []
+    for stem in remix.job.stems.all():
+        stems.append(
+            {
+                "name": stem.name,
+                "settings": remix.stems.get(stem.name),
+                "audio_url": reverse("share-stem-audio", args=[token, stem.name]),
+                "peaks_url": reverse("share-stem-peaks", args=[token, stem.name]),
+                "duration": stem.duration,
+            }
+        )
+    has_mixdown = remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED).exists()
+    return {
+        "name": remix.name,
+        "title": remix.title,
+        "artist": remix.artist,
+        "owner": remix.owner.username,
+        "revoked": link.revoked_at is not None,
+        "stems": stems,
+        "cover_url": reverse("share-cover", args=[token]) if track and track.cover else None,
+        "mixdown_url": reverse("share-mixdown", args=[token]) if has_mixdown else None,
+        "lyrics": {"offset_ms": lyrics.offset_ms, "lines": lrc.parse(lyrics.lrc).as_json()} if lyrics else None,
+        "fork_url": reverse("share-fork", args=[token]),
+    }
+
+
+def share_page(request, token):
+    link = live_share(request, token)
+    data = share_data(request, link)
+    context = {
+        "link": link,
+        "data": data,
+        "page_url": request.build_absolute_uri(),
+        "cover_absolute": request.build_absolute_uri(data["cover_url"]) if data["cover_url"] else None,
+    }
+    return render(request, "frontend/share.html", context)
+
+
+def share_json(request, token):
+    return JsonResponse(share_data(request, live_share(request, token)))
+
+
+def share_stem_audio(request, token, name):
+    stem = _stem(live_share(request, token), name)
+    return ranged_file_response(request, stem.compressed, content_type="audio/mpeg")
+
+
+def share_stem_peaks(request, token, name):
+    stem = _stem(live_share(request, token), name)
+    return ranged_file_response(request, stem.peaks, content_type="application/json")
+
+
+def share_cover(request, token):
+    track = live_share(request, token).remix.track
+    if not track or not track.cover:
+        raise Http404("This remix has no cover picture.")
+    return ranged_file_response(request, track.cover, content_type="image/jpeg")
+
+
+def share_mixdown(request, token):
+    remix = live_share(request, token).remix
+    mixdown = remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED).first()
+    if mixdown is None:
+        raise Http404("This remix has no finished mixdown.")
+    return ranged_file_response(
+        request, mixdown.mp3, content_type="audio/mpeg", download_name=f"{remix.title} ({remix.name}).mp3"
+    )
