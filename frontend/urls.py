@@ -6,5 +6,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("library/", views.library, name="library"),
     path("tracks/<uuid:pk>/", views.track, name="track"),
+    path("tracks/<uuid:pk>/karaoke/", views.karaoke, name="karaoke"),
     path("tracks/<uuid:pk>/delete/", views.track_delete, name="track-delete"),
 ]

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from library.ingest import IngestError, ingest
 from library.models import Track
 from library.upload_handlers import upload_error
+from separation.models import SeparationJob
 
 from .forms import TrackEditForm, UploadForm
 
@@ -57,7 +58,7 @@ def library(request):
 
     query = request.GET.get("q", "").strip()
     sort = request.GET.get("sort", "newest")
-    tracks = Track.objects.owned_by(request.user)
+    tracks = Track.objects.owned_by(request.user).with_latest_job()
     if query:
         tracks = tracks.filter(Q(title__icontains=query) | Q(artist__icontains=query))
     tracks = tracks.order_by(SORTS.get(sort, "-created"))
@@ -68,7 +69,7 @@ def library(request):
 
 @login_required
 def track(request, pk):
-    track = get_object_or_404(Track.objects.owned_by(request.user), pk=pk)
+    track = get_object_or_404(Track.objects.owned_by(request.user).with_latest_job(), pk=pk)
     form = TrackEditForm(request.POST or None, instance=track)
     if request.method == "POST":
         if form.is_valid():
@@ -77,6 +78,18 @@ def track(request, pk):
             return redirect("track", pk=track.pk)
         return render(request, "frontend/track.html", {"track": track, "form": form}, status=400)
     return render(request, "frontend/track.html", {"track": track, "form": form})
+
+
+@login_required
+def karaoke(request, pk):
+    """The karaoke player: needs this song's vocals and accompaniment, so a finished 2stems job."""
+    track = get_object_or_404(Track.objects.owned_by(request.user).with_latest_job(), pk=pk)
+    context = {
+        "track": track,
+        "ready": track.latest_job_status == SeparationJob.Status.SUCCEEDED,
+        "splitting": track.latest_job_status in (SeparationJob.Status.QUEUED, SeparationJob.Status.RUNNING),
+    }
+    return render(request, "frontend/karaoke.html", context)
 
 
 @login_required

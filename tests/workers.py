@@ -1,5 +1,6 @@
 """A real django-q2 worker cluster for tests, sharing the test database and media folder."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,13 +32,15 @@ class Cluster:
         return self.log.read_text(errors="replace")[-5000:]
 
     def stop(self):
+        # SIGTERM to the cluster's main process only: it stops its own workers in
+        # order (a SIGTERM to each of them at once leaves it waiting on them).
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 @pytest.fixture

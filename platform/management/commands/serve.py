@@ -1,8 +1,8 @@
 """Serve Stemroom: the web server and a django-q2 worker cluster, together.
 
 One command, one Ctrl-C: both run as children of this process, each in its own
-process group, and the stop is forwarded to each whole group (gunicorn's and
-django-q2's own workers included), escalating to SIGKILL if a group lingers.
+process group: the stop goes to each group's leader, and whatever is left of a
+group afterwards (gunicorn's and django-q2's own workers included) is killed.
 Children also get SIGTERM from the kernel if this process dies abruptly
 (PR_SET_PDEATHSIG), so nothing is left orphaned.
 """
@@ -96,8 +96,11 @@ class Command(BaseCommand):
             sys.exit(exit_code)
 
     def _stop(self, children):
+        # The leaders stop their own workers in order (gunicorn's master, django-q2's
+        # sentinel); signalling every process at once leaves django-q2 waiting.
         for child in children.values():
-            _signal_group(child, signal.SIGTERM)
+            if child.poll() is None:
+                child.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for name, child in children.items():
             try:

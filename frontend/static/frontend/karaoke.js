@@ -1,0 +1,488 @@
+// Karaoke: the accompaniment with an adjustable "vocal guide" (the vocals stem's
+// gain), synced lyrics (LRC, with word timing when the LRC has it), a
+// tap-to-sync editor, a timing offset saved per song, and a full-screen stage
+// with the visualizer behind the lyrics.
+
+import { api, clamp, el, formatTime, isTyping } from "./common.js";
+import { StemPlayer } from "./stem-player.js";
+import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
+
+const SEEK_STEP = 5;
+const OFFSET_SAVE_DELAY_MS = 600;
+const DEFAULT_GUIDE = 50;
+
+const root = document.getElementById("karaoke");
+if (root) main();
+else watchUntilReady();
+
+// The "stems are not ready" page reopens as the player once the job finishes.
+function watchUntilReady() {
+  const notice = document.getElementById("karaoke-unavailable");
+  if (!notice || !notice.dataset.watch) return;
+  const check = async () => {
+    try {
+      const track = await api(notice.dataset.trackApi);
+      const status = track.separation && track.separation.status;
+      if (status !== "queued" && status !== "running") {
+        window.location.reload();
+        return;
+      }
+    } catch {
+      // Keep waiting; the next round may reach the server.
+    }
+    setTimeout(check, 3000);
+  };
+  setTimeout(check, 3000);
+}
+
+function main() {
+  const $ = (id) => document.getElementById(id);
+  const context = new AudioContext();
+  const player = new StemPlayer(context);
+  const viz = new Visualizer($("viz"), { background: "#0b0d13" });
+  viz.setAnalyser(player.analyser);
+  $("viz-tools").prepend(...modeButtons(viz));
+
+  const playButtons = [$("play"), $("stage-play")];
+  const seek = $("seek");
+  const guide = $("vocal-guide");
+  const lyricsBox = $("lyrics-box");
+  const lyricsList = $("lyrics");
+  const lyricsError = $("lyrics-error");
+  const lyricsSaved = $("lyrics-saved");
+  const lrcText = $("lrc-text");
+  const offsetInput = $("offset");
+  const lyricsUrl = root.dataset.lyrics;
+
+  let ready = false;
+  let lines = []; // [{time, text, words: [{time, text}]}] from the API
+  let lineEls = [];
+  let hasLyrics = false;
+  let offsetMs = 0;
+  let currentIndex = -1;
+  let lastGuide = DEFAULT_GUIDE;
+  let tapping = null; // {lines: [...], times: [...]} while the tap-to-sync editor runs
+
+  // A read-only handle for tests and the curious (browser console).
+  window.stemroom = Object.freeze({
+    audioContext: context,
+    player,
+    analyser: player.analyser,
+    visualizer: viz,
+    get vocalsGain() {
+      return player.gain("vocals");
+    },
+    get accompanimentGain() {
+      return player.gain("accompaniment");
+    },
+    ready: () => ready,
+    playing: () => player.playing,
+    currentTime: () => player.currentTime,
+    currentLineIndex: () => currentIndex,
+    lineCount: () => lines.length,
+    offsetMs: () => offsetMs,
+    stageMode: () => stage.active,
+  });
+
+  // ---- Stage ---------------------------------------------------------------
+
+  const stage = fullscreenToggle($("stage"), (on) => {
+    $("stage-toggle").textContent = on ? "Leave stage" : "Stage mode";
+    requestAnimationFrame(() => scrollToLine(currentIndex, false));
+  });
+  $("stage-toggle").addEventListener("click", () => stage.toggle());
+  $("stage-exit").addEventListener("click", () => stage.toggle());
+
+  // ---- Transport -----------------------------------------------------------
+
+  function showError(message) {
+    $("player-error").textContent = message;
+    $("player-error").hidden = !message;
+  }
+
+  function togglePlay() {
+    if (!ready) return;
+    if (player.playing) player.pause();
+    else player.play().catch((err) => showError(`Cannot start the audio: ${err.message}`));
+    showPlaying();
+  }
+
+  function seekTo(seconds) {
+    if (!ready) return;
+    player.seek(clamp(seconds, 0, player.duration));
+    if (tapping) {
+      // Taps after a jump back would be out of order: forget those past the new position.
+      while (tapping.times.length && tapping.times[tapping.times.length - 1] > player.currentTime) tapping.times.pop();
+      showTapState();
+    }
+  }
+
+  function showPlaying() {
+    for (const button of playButtons) {
+      button.textContent = player.playing ? "❚❚" : "▶";
+      button.setAttribute("aria-label", player.playing ? "Pause" : "Play");
+    }
+  }
+
+  for (const button of playButtons) button.addEventListener("click", togglePlay);
+  $("back").addEventListener("click", () => seekTo(player.currentTime - SEEK_STEP));
+  $("forward").addEventListener("click", () => seekTo(player.currentTime + SEEK_STEP));
+  seek.addEventListener("input", () => seekTo(Number(seek.value)));
+
+  function setGuide(percent, { immediate = false } = {}) {
+    const value = clamp(Math.round(percent), 0, 100);
+    guide.value = String(value);
+    $("vocal-guide-value").textContent = `${value}%`;
+    if (value > 0) lastGuide = value;
+    const gain = player.gain("vocals");
+    if (!gain) return;
+    if (immediate) gain.gain.value = value / 100;
+    // A short glide instead of a jump: no click in the audio.
+    else gain.gain.setTargetAtTime(value / 100, context.currentTime, 0.015);
+  }
+  guide.addEventListener("input", () => setGuide(Number(guide.value)));
+
+  function tick() {
+    requestAnimationFrame(tick);
+    if (!ready) return;
+    if (player.playing && player.currentTime >= player.duration) {
+      player.pause();
+      showPlaying();
+    }
+    const now = player.currentTime;
+    $("time-now").textContent = formatTime(now);
+    if (document.activeElement !== seek) seek.value = String(now);
+    showLyricsAt(now);
+  }
+  requestAnimationFrame(tick);
+
+  // ---- Loading the stems ---------------------------------------------------
+
+  async function load() {
+    const status = $("stage-status");
+    status.hidden = false;
+    status.replaceChildren(
+      el("p", { id: "load-text" }, "Loading the stems…"),
+      el("progress", { id: "load-progress", max: "100", value: "0", "aria-label": "Loading the stems" }),
+    );
+    try {
+      const jobs = await api(root.dataset.separations);
+      const job = jobs.find((j) => j.model === "2stems" && j.status === "succeeded");
+      if (!job) throw new Error("This song's stems are not ready. Split it on the track page first.");
+      const wanted = ["accompaniment", "vocals"].map((name) => job.stems.find((s) => s.name === name));
+      if (wanted.some((stem) => !stem)) throw new Error("This song's stems are incomplete. Split it again on the track page.");
+      const progress = new Map();
+      const report = (name, loaded, total) => {
+        progress.set(name, [loaded, total]);
+        let sum = 0;
+        let of = 0;
+        for (const [l, t] of progress.values()) {
+          sum += l;
+          of += t || l;
+        }
+        $("load-progress").value = of ? (100 * sum) / of : 0;
+      };
+      await Promise.all(wanted.map((stem) => player.load(stem.name, stem.audio_url, (l, t) => report(stem.name, l, t))));
+    } catch (err) {
+      status.replaceChildren(
+        el("p", { class: "error" }, err.message),
+        el("button", { type: "button", onclick: load }, "Try again"),
+      );
+      return;
+    }
+    status.hidden = true;
+    ready = true;
+    seek.max = String(player.duration);
+    $("time-total").textContent = formatTime(player.duration);
+    $("play").disabled = false;
+    setGuide(Number(guide.value), { immediate: true });
+  }
+
+  // ---- Lyrics display ------------------------------------------------------
+
+  // Enhanced LRC keeps untimed words before the first timed one in `text` only.
+  function lineNodes(line) {
+    if (!line.words.length) return [line.text || "♪"];
+    const timed = line.words.map((w) => w.text).join(" ");
+    const lead = line.text.endsWith(timed) ? line.text.slice(0, line.text.length - timed.length).trim() : "";
+    const nodes = [];
+    if (lead) nodes.push(el("span", { class: "word", "data-time": String(line.time) }, lead), " ");
+    line.words.forEach((word, i) => {
+      if (i) nodes.push(" ");
+      nodes.push(el("span", { class: "word", "data-time": String(word.time) }, word.text));
+    });
+    return nodes;
+  }
+
+  function showLyrics(data) {
+    hasLyrics = Boolean(data);
+    lines = data ? data.lines : [];
+    offsetMs = data ? data.offset_ms : offsetMs;
+    offsetInput.value = String(offsetMs);
+    if (data && document.activeElement !== lrcText) lrcText.value = data.lrc;
+    $("lrc-delete").hidden = !hasLyrics;
+    $("lyrics-empty").hidden = hasLyrics;
+    lineEls = lines.map((line, i) =>
+      el("li", { class: line.words.length ? "line has-words" : "line", "data-index": String(i) }, ...lineNodes(line)),
+    );
+    lyricsList.replaceChildren(...lineEls);
+    currentIndex = -2; // forces a redraw at the next frame
+    showLyricsAt(player.currentTime);
+  }
+
+  function lineIndexAt(seconds) {
+    // The last line whose (offset) time has come; -1 before the first one.
+    const shifted = seconds - offsetMs / 1000;
+    let low = 0;
+    let high = lines.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if (lines[mid].time <= shifted) {
+        found = mid;
+        low = mid + 1;
+      } else high = mid - 1;
+    }
+    return found;
+  }
+
+  function showLyricsAt(seconds) {
+    const index = lineIndexAt(seconds);
+    if (index !== currentIndex) {
+      lineEls.forEach((line, i) => {
+        line.classList.toggle("past", i < index);
+        line.classList.toggle("current", i === index);
+        if (i === index) line.setAttribute("aria-current", "true");
+        else line.removeAttribute("aria-current");
+      });
+      currentIndex = index;
+      const next = lines[index + 1];
+      $("next-line").hidden = !next;
+      $("next-text").textContent = next ? next.text || "♪" : "";
+      scrollToLine(index, true);
+    }
+    const line = lineEls[index];
+    if (line && lines[index].words.length) {
+      const shifted = seconds - offsetMs / 1000;
+      for (const word of line.querySelectorAll(".word")) word.classList.toggle("sung", Number(word.dataset.time) <= shifted);
+    }
+  }
+
+  function scrollToLine(index, smooth) {
+    const line = lineEls[Math.max(0, index)];
+    if (!line) return;
+    const top = line.offsetTop - lyricsBox.clientHeight / 2 + line.offsetHeight / 2;
+    lyricsBox.scrollTo({ top, behavior: smooth ? "smooth" : "auto" });
+  }
+
+  // ---- Lyrics editing ------------------------------------------------------
+
+  function lyricsMessage({ error = "", saved = "" }) {
+    lyricsError.textContent = error;
+    lyricsError.hidden = !error;
+    lyricsSaved.textContent = saved;
+  }
+
+  // Point the textarea at the line an LRC error names ("lrc: Line 3: ...").
+  function selectErrorLine(message) {
+    const match = /Line (\d+):/.exec(message);
+    if (!match) return;
+    const all = lrcText.value.split("\n");
+    const n = Number(match[1]) - 1;
+    if (n >= all.length) return;
+    const start = all.slice(0, n).reduce((sum, text) => sum + text.length + 1, 0);
+    lrcText.focus();
+    lrcText.setSelectionRange(start, start + all[n].length);
+  }
+
+  async function saveLyrics(body, what) {
+    lyricsMessage({ saved: "Saving…" });
+    try {
+      const saved = await api(lyricsUrl, { method: "PUT", body });
+      showLyrics(saved);
+      lyricsMessage({ saved: `${what} saved: ${saved.lines.length} line${saved.lines.length === 1 ? "" : "s"}.` });
+      return true;
+    } catch (err) {
+      lyricsMessage({ error: err.message });
+      if (!(body instanceof FormData)) selectErrorLine(err.message);
+      return false;
+    }
+  }
+
+  function lrcBody(lrc) {
+    // Before any lyrics exist, an offset set here rides along with the first save.
+    return !hasLyrics && offsetMs ? { lrc, offset_ms: offsetMs } : { lrc };
+  }
+
+  $("lrc-save").addEventListener("click", () => {
+    if (!lrcText.value.trim()) {
+      lyricsMessage({ error: "Paste some LRC lyrics first." });
+      lrcText.focus();
+      return;
+    }
+    saveLyrics(lrcBody(lrcText.value), "Lyrics");
+  });
+
+  $("lrc-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file);
+    await saveLyrics(form, `“${file.name}”`);
+    event.target.value = "";
+  });
+
+  $("lrc-delete").addEventListener("click", async () => {
+    if (!window.confirm("Delete this song's lyrics?")) return;
+    try {
+      await api(lyricsUrl, { method: "DELETE" });
+      lrcText.value = "";
+      showLyrics(null);
+      lyricsMessage({ saved: "Lyrics deleted." });
+    } catch (err) {
+      lyricsMessage({ error: err.message });
+    }
+  });
+
+  let offsetTimer = null;
+  function setOffset(value) {
+    offsetMs = clamp(Math.round(Number(value) || 0), -30000, 30000);
+    offsetInput.value = String(offsetMs);
+    currentIndex = -2; // every line moves: redraw now
+    showLyricsAt(player.currentTime);
+    clearTimeout(offsetTimer);
+    if (!hasLyrics) return; // saved with the lyrics
+    offsetTimer = setTimeout(async () => {
+      try {
+        const saved = await api(lyricsUrl, { method: "PATCH", body: { offset_ms: offsetMs } });
+        lyricsMessage({ saved: `Offset saved: ${saved.offset_ms} ms.` });
+      } catch (err) {
+        lyricsMessage({ error: err.message });
+      }
+    }, OFFSET_SAVE_DELAY_MS);
+  }
+  offsetInput.addEventListener("change", () => setOffset(offsetInput.value));
+  $("offset-earlier").addEventListener("click", () => setOffset(offsetMs - 100));
+  $("offset-later").addEventListener("click", () => setOffset(offsetMs + 100));
+
+  async function loadLyrics() {
+    try {
+      showLyrics(await api(lyricsUrl));
+    } catch (err) {
+      if (err.status === 404) showLyrics(null);
+      else lyricsMessage({ error: `Could not load the lyrics: ${err.message}` });
+    }
+  }
+
+  // ---- Tap to sync ---------------------------------------------------------
+
+  function lrcTime(seconds) {
+    const centis = Math.round(seconds * 100);
+    const m = String(Math.floor(centis / 6000)).padStart(2, "0");
+    const s = String(Math.floor((centis % 6000) / 100)).padStart(2, "0");
+    return `${m}:${s}.${String(centis % 100).padStart(2, "0")}`;
+  }
+
+  function showTapState() {
+    if (!tapping) return;
+    const done = tapping.times.length;
+    $("tap-next").textContent = done < tapping.lines.length ? tapping.lines[done] : "(all lines tapped)";
+    $("tap-count").textContent = `${done} of ${tapping.lines.length} tapped`;
+  }
+
+  function startTapping() {
+    const tapLines = $("tap-text").value.split("\n").map((line) => line.trim()).filter(Boolean);
+    if (!tapLines.length) {
+      lyricsMessage({ error: "Paste the plain lyrics first, one line per line." });
+      $("tap-text").focus();
+      return;
+    }
+    if (!ready) {
+      lyricsMessage({ error: "Wait until the song has loaded." });
+      return;
+    }
+    lyricsMessage({});
+    tapping = { lines: tapLines, times: [] };
+    $("tap-idle").hidden = true;
+    $("tap-live").hidden = false;
+    $("tap-panel").classList.add("tapping");
+    showTapState();
+    $("tap-button").focus();
+    player.seek(0);
+    if (!player.playing) togglePlay();
+  }
+
+  function tap() {
+    if (!tapping || tapping.times.length >= tapping.lines.length) return;
+    tapping.times.push(player.currentTime);
+    showTapState();
+    if (tapping.times.length === tapping.lines.length) finishTapping();
+  }
+
+  function undoTap() {
+    if (!tapping) return;
+    tapping.times.pop();
+    showTapState();
+  }
+
+  function stopTapping() {
+    tapping = null;
+    $("tap-idle").hidden = false;
+    $("tap-live").hidden = true;
+    $("tap-panel").classList.remove("tapping");
+  }
+
+  async function finishTapping() {
+    if (!tapping) return;
+    if (!tapping.times.length) {
+      lyricsMessage({ error: "Tap at least one line first (Enter or T as the line starts)." });
+      return;
+    }
+    const lrc = tapping.times.map((time, i) => `[${lrcTime(time)}]${tapping.lines[i]}`).join("\n") + "\n";
+    stopTapping();
+    lrcText.value = lrc;
+    await saveLyrics(lrcBody(lrc), "Tapped lyrics");
+  }
+
+  $("tap-start").addEventListener("click", startTapping);
+  $("tap-button").addEventListener("click", tap);
+  $("tap-undo").addEventListener("click", undoTap);
+  $("tap-finish").addEventListener("click", finishTapping);
+  $("tap-cancel").addEventListener("click", stopTapping);
+
+  // ---- Keyboard ------------------------------------------------------------
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    const target = event.target;
+    const onButton = Boolean(target.closest && target.closest("button, a, label.button"));
+    if (tapping && (event.key === "Enter" || event.key === "t" || event.key === "T")) {
+      event.preventDefault();
+      tap();
+      return;
+    }
+    if (tapping && event.key === "Backspace") {
+      event.preventDefault();
+      undoTap();
+      return;
+    }
+    if (event.key === " ") {
+      if (onButton) return; // Space presses the focused button, as everywhere else
+      event.preventDefault();
+      togglePlay();
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      if (target.closest && target.closest("input")) return; // sliders use their arrows
+      event.preventDefault();
+      seekTo(player.currentTime + (event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
+    } else if (event.key === "v" || event.key === "V") {
+      setGuide(Number(guide.value) > 0 ? 0 : lastGuide);
+    } else if (event.key === "f" || event.key === "F") {
+      stage.toggle();
+    } else if (visualizerKey(viz, event)) {
+      event.preventDefault();
+    }
+  });
+
+  load();
+  loadLyrics();
+}

@@ -1,0 +1,96 @@
+// Library page: each card shows its stems' status, kept live while a job is
+// queued or running (polling the API; the page never reloads), with a one-click
+// "Split" for songs that have no stems yet and a karaoke link once they do.
+
+import { api, el, JOB_ACTIVE } from "./common.js";
+
+const POLL_MS = 1500;
+const cards = [...document.querySelectorAll("#tracks .track[data-track]")];
+
+function badge(status, progress) {
+  switch (status) {
+    case "queued":
+      return [el("span", { class: "badge queued" }, "Queued")];
+    case "running":
+      return [
+        el("span", { class: "badge running" }, `Splitting ${progress}%`),
+        el("progress", { max: "100", value: String(progress), "aria-label": "Separation progress" }),
+      ];
+    case "succeeded":
+      return [el("span", { class: "badge ready" }, "Stems ready")];
+    case "failed":
+      return [el("span", { class: "badge failed" }, "Split failed")];
+    case "cancelled":
+      return [el("span", { class: "badge" }, "Cancelled")];
+    default:
+      return [el("span", { class: "badge" }, "No stems yet")];
+  }
+}
+
+function render(card, error) {
+  const { track, status } = card.dataset;
+  const progress = Number(card.dataset.progress) || 0;
+  const box = card.querySelector(".track-status");
+  const parts = badge(status, progress);
+  if (status === "succeeded") {
+    parts.push(el("a", { class: "button small accent", href: `/tracks/${track}/karaoke/` }, "♪ Karaoke"));
+  } else if (!JOB_ACTIVE.has(status)) {
+    parts.push(
+      el(
+        "button",
+        { type: "button", class: "small", "aria-label": `Split ${card.querySelector(".title").textContent} into stems`, onclick: () => split(card) },
+        status === "failed" || status === "cancelled" ? "Try again" : "Split",
+      ),
+    );
+  }
+  if (error) parts.push(el("span", { class: "error small-text", role: "alert" }, error));
+  box.replaceChildren(...parts);
+}
+
+function update(card, separation) {
+  card.dataset.status = separation ? separation.status : "";
+  card.dataset.progress = separation ? String(separation.progress) : "0";
+  render(card);
+}
+
+async function split(card) {
+  const button = card.querySelector(".track-status button");
+  if (button) button.disabled = true;
+  try {
+    const job = await api(`/api/tracks/${card.dataset.track}/separations/`, { method: "POST", body: { model: "2stems" } });
+    update(card, job);
+    schedule();
+  } catch (err) {
+    render(card, err.message);
+  }
+}
+
+let timer = null;
+
+function schedule() {
+  clearTimeout(timer);
+  if (cards.some((card) => JOB_ACTIVE.has(card.dataset.status))) timer = setTimeout(poll, POLL_MS);
+}
+
+async function poll() {
+  const active = cards.filter((card) => JOB_ACTIVE.has(card.dataset.status));
+  await Promise.all(
+    active.map(async (card) => {
+      try {
+        const track = await api(`/api/tracks/${card.dataset.track}/`);
+        update(card, track.separation);
+      } catch (err) {
+        if (err.status === 404) {
+          // Deleted in another tab.
+          card.dataset.status = "gone";
+          card.remove();
+        }
+        // Otherwise keep the last known state and try again on the next round.
+      }
+    }),
+  );
+  schedule();
+}
+
+for (const card of cards) render(card);
+schedule();

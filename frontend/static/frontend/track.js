@@ -1,0 +1,348 @@
+// Track page: a player for the original or any stem (one <audio> element
+// streamed with Range requests, routed through Web Audio for the visualizer),
+// waveform overviews from the precomputed peaks, and the "split into stems"
+// job with live progress. Everything goes through the JSON API.
+
+import { api, clamp, el, formatTime, isTyping, JOB_ACTIVE } from "./common.js";
+import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
+import { loadPeaks, Waveform } from "./waveform.js";
+
+const POLL_MS = 1000;
+const SEEK_STEP = 5;
+const STEM_LABELS = { vocals: "Vocals", accompaniment: "Accompaniment", drums: "Drums", bass: "Bass", piano: "Piano", other: "Other" };
+
+const card = document.getElementById("player-card");
+const audio = document.getElementById("player");
+const playButton = document.getElementById("play");
+const seek = document.getElementById("seek");
+const timeNow = document.getElementById("time-now");
+const timeTotal = document.getElementById("time-total");
+const playerError = document.getElementById("player-error");
+const sourcesBox = document.getElementById("sources");
+const sourceRows = document.getElementById("source-rows");
+const stemsSection = document.getElementById("stems");
+const stemsBody = document.getElementById("stems-body");
+const karaokeLink = document.getElementById("karaoke-link");
+const vizPanel = document.getElementById("viz-panel");
+const vizHint = document.getElementById("viz-hint");
+const separationsUrl = stemsSection.dataset.separations;
+
+let duration = Number(card.dataset.duration) || 0;
+const sources = new Map([["original", { label: "Original", url: card.dataset.audio }]]);
+let current = "original";
+const waveforms = new Map();
+
+// ---- Player -------------------------------------------------------------
+
+const viz = new Visualizer(document.getElementById("viz"));
+document.getElementById("viz-tools").prepend(...modeButtons(viz));
+const fullscreen = fullscreenToggle(vizPanel, (on) => {
+  document.getElementById("viz-fullscreen").textContent = on ? "Exit full screen" : "Full screen";
+});
+document.getElementById("viz-fullscreen").addEventListener("click", () => fullscreen.toggle());
+
+let audioContext = null;
+let analyser = null;
+
+// The graph is made on the first press of Play: browsers only let a page start
+// audio from a user gesture, and a MediaElementSource silences the element
+// until its context runs.
+function ensureGraph() {
+  if (audioContext) return;
+  audioContext = new AudioContext();
+  const source = audioContext.createMediaElementSource(audio);
+  analyser = audioContext.createAnalyser();
+  analyser.fftSize = 2048;
+  analyser.smoothingTimeConstant = 0.8;
+  source.connect(analyser).connect(audioContext.destination);
+  viz.setAnalyser(analyser);
+}
+
+async function play() {
+  ensureGraph();
+  playerError.hidden = true;
+  try {
+    await audioContext.resume();
+    await audio.play();
+  } catch (err) {
+    showPlayerError(`Cannot play this audio: ${err.message}`);
+  }
+}
+
+function toggle() {
+  if (audio.paused) play();
+  else audio.pause();
+}
+
+function seekTo(seconds) {
+  audio.currentTime = clamp(seconds, 0, duration || audio.duration || 0);
+  showTime();
+}
+
+function showPlayerError(message) {
+  playerError.textContent = message;
+  playerError.hidden = false;
+}
+
+function showTime() {
+  const now = audio.currentTime;
+  timeNow.textContent = formatTime(now);
+  if (document.activeElement !== seek) seek.value = String(now);
+  for (const wave of waveforms.values()) wave.setTime(now);
+}
+
+let ticking = false;
+
+// Move the playhead every frame while playing (timeupdate comes only ~4 times a second).
+function tick() {
+  showTime();
+  ticking = !audio.paused;
+  if (ticking) requestAnimationFrame(tick);
+}
+
+audio.controls = false;
+document.getElementById("transport").hidden = false;
+playButton.addEventListener("click", toggle);
+document.getElementById("back").addEventListener("click", () => seekTo(audio.currentTime - SEEK_STEP));
+document.getElementById("forward").addEventListener("click", () => seekTo(audio.currentTime + SEEK_STEP));
+seek.addEventListener("input", () => seekTo(Number(seek.value)));
+audio.addEventListener("play", () => {
+  playButton.textContent = "❚❚";
+  playButton.setAttribute("aria-label", "Pause");
+  vizHint.hidden = true;
+  if (!ticking) tick();
+});
+audio.addEventListener("pause", () => {
+  playButton.textContent = "▶";
+  playButton.setAttribute("aria-label", "Play");
+});
+audio.addEventListener("seeked", showTime);
+audio.addEventListener("loadedmetadata", () => {
+  if (Number.isFinite(audio.duration) && audio.duration > 0 && !duration) {
+    duration = audio.duration;
+    seek.max = String(duration);
+    timeTotal.textContent = formatTime(duration);
+  }
+});
+audio.addEventListener("error", () => {
+  if (audio.error) showPlayerError("This audio could not be loaded. Try reloading the page.");
+});
+
+// Switch what plays, keeping the position and whether it was playing.
+function select(name, at = audio.currentTime) {
+  if (name === current || !sources.has(name)) return;
+  const wasPlaying = !audio.paused;
+  current = name;
+  audio.src = sources.get(name).url;
+  audio.addEventListener(
+    "loadedmetadata",
+    () => {
+      audio.currentTime = at;
+      if (wasPlaying) play();
+    },
+    { once: true },
+  );
+  for (const [key, wave] of waveforms) wave.setActive(key === name);
+  for (const input of sourceRows.querySelectorAll('input[name="source"]')) input.checked = input.value === name;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+  const onControl = event.target.closest && event.target.closest("button, a, input[type=radio]");
+  if (event.key === " " && !onControl) {
+    event.preventDefault();
+    toggle();
+  } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
+    event.preventDefault();
+    seekTo(audio.currentTime + (event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
+  } else if (event.key === "f" || event.key === "F") {
+    fullscreen.toggle();
+  } else if (visualizerKey(viz, event)) {
+    event.preventDefault();
+  }
+});
+
+// One row per thing you can play: a radio button, its waveform, its download.
+function sourceRow(name, { peaksUrl, download }) {
+  const source = sources.get(name);
+  const id = `source-${name}`;
+  const canvas = el("canvas", { class: "wave" });
+  const row = el(
+    "div",
+    { class: "source-row", "data-source": name },
+    el(
+      "label",
+      { class: "source-pick", for: id },
+      el("input", { type: "radio", name: "source", id, value: name, checked: name === current, onchange: () => select(name) }),
+      el("span", {}, source.label),
+    ),
+    el("div", { class: "wave-box" }, canvas, el("span", { class: "wave-loading muted" }, "Loading waveform…")),
+    download,
+  );
+  if (peaksUrl) {
+    loadPeaks(peaksUrl)
+      .then((peaks) => {
+        const wave = new Waveform(canvas, peaks, {
+          duration,
+          label: `${source.label} waveform: click to seek`,
+          // Clicking another stem's waveform plays that stem from there.
+          onSeek: (t) => (name === current ? seekTo(t) : select(name, t)),
+          color: name === "vocals" ? "#22c3a6" : "#7c5cff",
+        });
+        wave.setActive(name === current);
+        wave.setTime(audio.currentTime);
+        waveforms.set(name, wave);
+        row.querySelector(".wave-loading").remove();
+      })
+      .catch((err) => {
+        row.querySelector(".wave-loading").textContent = err.message;
+      });
+  } else {
+    row.querySelector(".wave-box").remove();
+  }
+  return row;
+}
+
+let shownJobId = null;
+
+function showSources(job) {
+  if (shownJobId === job.id) return;
+  shownJobId = job.id;
+  for (const stem of job.stems) sources.set(stem.name, { label: STEM_LABELS[stem.name] || stem.name, url: stem.audio_url });
+  const rows = [
+    sourceRow("original", {
+      peaksUrl: job.mixture_peaks_url,
+      download: el("a", { class: "button small", href: `${card.dataset.audio}?download=1`, "aria-label": "Download the original" }, "⬇ Original"),
+    }),
+  ];
+  for (const stem of job.stems) {
+    rows.push(
+      sourceRow(stem.name, {
+        peaksUrl: stem.peaks_url,
+        download: el(
+          "a",
+          {
+            class: "button small",
+            href: stem.flac_url,
+            download: `${stem.name}.flac`,
+            "data-download": stem.name,
+            "aria-label": `Download ${stem.name} as FLAC`,
+          },
+          "⬇ FLAC",
+        ),
+      }),
+    );
+  }
+  sourceRows.replaceChildren(...rows);
+  sourcesBox.hidden = false;
+}
+
+// ---- Separation job ------------------------------------------------------
+
+function renderJob(job, error) {
+  stemsBody.replaceChildren();
+  if (error) stemsBody.append(el("p", { class: "error", role: "alert" }, error));
+  if (!job || job.status === "cancelled") {
+    stemsBody.append(
+      el("p", { class: "muted" }, job ? "The separation was cancelled." : "Split this song into vocals and accompaniment for karaoke and remixing."),
+      el("button", { type: "button", class: "primary", id: "separate", onclick: () => start() }, "Split into stems"),
+    );
+    return;
+  }
+  if (JOB_ACTIVE.has(job.status)) {
+    const label = job.status === "queued" ? "Waiting for a worker…" : `Separating… ${job.progress}%`;
+    stemsBody.append(
+      el(
+        "div",
+        { class: "job-progress" },
+        el("progress", { max: "100", value: String(job.progress), "aria-label": "Separation progress", id: "job-progress" }),
+        el("span", { id: "job-status" }, label),
+      ),
+      el("button", { type: "button", onclick: () => act(job, "cancel") }, "Cancel"),
+    );
+    return;
+  }
+  if (job.status === "failed") {
+    stemsBody.append(
+      el("p", { class: "error", role: "alert", id: "job-error" }, job.error || "The separation failed."),
+      el("button", { type: "button", class: "primary", onclick: () => act(job, "retry") }, "Retry"),
+    );
+    return;
+  }
+  const speed = job.realtime_factor ? ` at ${job.realtime_factor.toFixed(1)}× real time` : "";
+  const names = job.stems.map((s) => (STEM_LABELS[s.name] || s.name).toLowerCase()).join(" and ");
+  stemsBody.append(
+    el("p", { class: "muted", id: "job-status" }, `Split into ${names}${speed}. Pick what to play above, or download a stem.`),
+    el(
+      "ul",
+      { class: "stem-list" },
+      ...job.stems.map((stem) =>
+        el(
+          "li",
+          { class: "stem", "data-stem": stem.name },
+          el("strong", {}, STEM_LABELS[stem.name] || stem.name),
+          el("span", { class: "muted" }, `${formatTime(stem.duration)} · ${(stem.size / 1024 ** 2).toFixed(1)} MB`),
+          el(
+            "a",
+            { class: "button small", href: stem.flac_url, download: `${stem.name}.flac`, "aria-label": `Download ${stem.name} as FLAC` },
+            "⬇ FLAC",
+          ),
+        ),
+      ),
+    ),
+  );
+  karaokeLink.hidden = false;
+  showSources(job);
+}
+
+let timer = null;
+
+function watch(job) {
+  renderJob(job);
+  clearTimeout(timer);
+  if (job && JOB_ACTIVE.has(job.status)) {
+    timer = setTimeout(async () => {
+      try {
+        watch(await api(`/api/jobs/${job.id}/`));
+      } catch (err) {
+        renderJob(job, `${err.message} Retrying…`);
+        timer = setTimeout(() => watch(job), POLL_MS * 4);
+      }
+    }, POLL_MS);
+  }
+}
+
+async function start() {
+  const button = document.getElementById("separate");
+  if (button) {
+    button.disabled = true;
+    button.textContent = "Starting…";
+  }
+  try {
+    watch(await api(separationsUrl, { method: "POST", body: { model: "2stems" } }));
+  } catch (err) {
+    renderJob(null, err.message);
+  }
+}
+
+async function act(job, action) {
+  try {
+    watch(await api(`/api/jobs/${job.id}/${action}/`, { method: "POST" }));
+  } catch (err) {
+    renderJob(job, err.message);
+  }
+}
+
+async function load() {
+  try {
+    const jobs = (await api(separationsUrl)).filter((j) => j.model === "2stems");
+    watch(jobs.find((j) => j.status === "succeeded") || jobs.find((j) => j.status !== "failed") || jobs[0] || null);
+  } catch (err) {
+    stemsBody.replaceChildren(
+      el("p", { class: "error", role: "alert" }, `Could not load the stems: ${err.message}`),
+      el("button", { type: "button", onclick: load }, "Try again"),
+    );
+  }
+}
+
+load();

@@ -1,0 +1,158 @@
+"""Playwright (sync API) driving Debian's Chromium against pytest-django's live server.
+
+Test modules import the fixtures, which pytest then knows as ``browser`` and ``page``:
+``from tests.browser import browser_fixture, page_fixture  # noqa: F401``.
+Screenshots land in ``var/test-artifacts/`` (git-ignored), also one for every failed test.
+"""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "var" / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--autoplay-policy=no-user-gesture-required",
+]
+EXPECTED_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (400|404)")
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 375, "height": 812}
+
+# Fraction of the visualizer canvas lit brighter than its dark background.
+LIT_PIXELS_JS = """(id) => {
+  const canvas = document.getElementById(id);
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let lit = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 180) lit += 1;
+  return lit / (data.length / 4);
+}"""
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; Django
+    # would otherwise refuse the test's own ORM calls as "async unsafe".
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(name="page")
+def page_fixture(browser, live_server, request):
+    """A fresh browser context (no cookies) whose page fails the test on any JavaScript error."""
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if console_error(msg) else None)
+    failed_before = request.session.testsfailed
+    yield page
+    # The call phase's report is counted before teardown: keep a picture of what went wrong.
+    if request.session.testsfailed > failed_before:
+        screenshot(page, f"FAILED-{request.node.name}")
+    context.close()
+    assert not errors, "JavaScript errors:\n" + "\n".join(errors)
+
+
+def console_error(message):
+    """A console error, except the browser's note on an answer the page expects (no lyrics yet: 404; bad LRC: 400)."""
+    if message.type != "error":
+        return False
+    return not EXPECTED_FAILED_LOAD.search(message.text)
+
+
+def screenshot(page, name, full_page=True):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def sign_in(page, live_server, user):
+    """Give the browser a session for ``user`` without going through the sign-in form."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+
+
+def lit_fraction(page, canvas_id="viz"):
+    return page.evaluate(LIT_PIXELS_JS, canvas_id)
+
+
+def peaks_of(samples, rate, per_minute=1000):
+    """Max-abs peaks of a (frames, channels) array, as the worker computes them (~1000 per minute)."""
+    mono = np.abs(samples).max(axis=1)
+    count = max(1, round(len(mono) / rate / 60 * per_minute))
+    return [round(float(chunk.max()), 4) for chunk in np.array_split(mono, count)]
+
+
+def finished_stems(track, song_dir):
+    """A succeeded 2stems job for ``track`` whose stems are the song's TRUE vocals and accompaniment.
+
+    Stands in for the worker in UI tests that are about the pages, not the separation
+    (the worker-backed browser test covers the real path). The files are encoded the way
+    the worker stores them: FLAC to keep, MP3 for browsers, JSON peaks.
+    """
+    from separation.models import SeparationJob, Stem
+
+    job = SeparationJob.objects.create(
+        sha256=track.sha256, source=track.original.name, model="2stems", status="succeeded", progress=100
+    )
+    prefix = job.storage_prefix
+    song_dir = Path(song_dir)
+    for name in ("vocals", "accompaniment"):
+        wav = song_dir / f"{name}.wav"
+        samples, rate = sf.read(str(wav), always_2d=True)
+        stem = Stem(job=job, name=name, duration=len(samples) / rate)
+        size = 0
+        for field, suffix, codec in (("lossless", "flac", ["-c:a", "flac"]), ("compressed", "mp3", ["-b:a", "128k"])):
+            out = song_dir / f"{name}.{suffix}"
+            if not out.exists():
+                subprocess.run(
+                    ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), *codec, str(out)], check=True
+                )
+            size += out.stat().st_size
+            getattr(stem, field).name = default_storage.save(f"{prefix}/{name}.{suffix}", ContentFile(out.read_bytes()))
+        peaks = json.dumps(peaks_of(samples, rate)).encode()
+        stem.peaks.name = default_storage.save(f"{prefix}/{name}.peaks.json", ContentFile(peaks))
+        stem.size = size
+        stem.save()
+    samples, rate = sf.read(str(song_dir / "mixture.wav"), always_2d=True)
+    job.mixture_peaks.name = default_storage.save(
+        f"{prefix}/mixture.peaks.json", ContentFile(json.dumps(peaks_of(samples, rate)).encode())
+    )
+    job.duration = len(samples) / rate
+    job.realtime_factor = 40.0
+    job.save()
+    return job
