@@ -221,6 +221,19 @@ Q_CLUSTER = {
     # queue, so CPU workers never pick up jobs meant for a GPU.
     "ALT_CLUSTERS": {"gpu": {"workers": env_int("Q_GPU_WORKERS", 1)}},
 }
+# --- Cache, shared by every process (admin monitoring and /healthz need it) ---
+# django-q2 keeps each cluster's live stats (status, worker processes) in the default
+# cache: the sentinel rewrites them every half second with a 3-second expiry. The web
+# server reads them for the monitoring dashboard and /healthz, so the cache must be
+# shared between processes and machines; Django's default (memory of one process) would
+# never show a worker. The database is what every process already shares. Its table is
+# created by `migrate` (separation/migrations/0003_cache_table.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "stemroom_cache",
+    }
+}
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 # A running job's worker writes a heartbeat this often; a job whose heartbeat is

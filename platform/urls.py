@@ -7,6 +7,8 @@ from library import sharing
 from library.api import TrackViewSet
 from library.api_jobs import JobViewSet, StemViewSet
 from library.remix_api import RemixViewSet, ShareLinkViewSet
+from platform.health import healthz
+from separation.dashboard import MonitoringStatsView, monitoring_view
 
 router = DefaultRouter()
 router.register("tracks", TrackViewSet, basename="track")
@@ -26,7 +28,11 @@ share_urls = [
 ]
 
 urlpatterns = [
+    # Job monitoring (separation.dashboard): staff only, before the admin's own catch-all.
+    path("admin/monitoring/", admin.site.admin_view(monitoring_view), name="admin-monitoring"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/monitoring/", MonitoringStatsView.as_view(), name="api-monitoring"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),

@@ -1,0 +1,127 @@
+"""GET /healthz: 200 when the database, the broker, a worker cluster and the model are all there; 503 otherwise."""
+
+import os
+import signal
+
+import pytest
+from django.core.cache import cache
+
+from tests.monitoring_data import report_cluster
+from tests.workers import wait_for
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_cluster_stats(db):
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def model_installed(settings, spleeter_2stems):
+    settings.SPLEETER_MODEL_PATH = spleeter_2stems.parent
+    return spleeter_2stems
+
+
+@pytest.fixture
+def no_model(settings, tmp_path):
+    settings.SPLEETER_MODEL_PATH = tmp_path / "empty-models"
+    settings.SPLEETER_MODEL_PATH.mkdir()
+
+
+def test_it_is_ok_when_everything_is_up(client, model_installed):
+    report_cluster(workers=2)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "broker", "workers", "model"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert body["checks"]["workers"]["clusters"] == 1
+    assert body["checks"]["workers"]["processes"] == 2
+    assert body["checks"]["model"]["name"] == "2stems"
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_it_fails_when_the_worker_heartbeat_is_stale(client, model_installed):
+    # The cluster stopped writing its stats two minutes ago (and a cache kept them).
+    report_cluster(age_seconds=120, expires_in=3600)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["workers"]["ok"] is False
+    assert "qcluster" in body["checks"]["workers"]["detail"]
+    assert body["checks"]["database"]["ok"] and body["checks"]["broker"]["ok"] and body["checks"]["model"]["ok"]
+
+
+def test_it_fails_when_no_cluster_ever_reported(client, model_installed):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["workers"] == {
+        "ok": False,
+        "clusters": 0,
+        "processes": 0,
+        "last_seen_seconds": None,
+        "detail": response.json()["checks"]["workers"]["detail"],
+        "ms": response.json()["checks"]["workers"]["ms"],
+    }
+
+
+def test_a_cluster_that_is_stopping_does_not_count(client, model_installed):
+    from django_q.conf import Conf
+
+    report_cluster(status=Conf.STOPPING)
+    assert client.get("/healthz").status_code == 503
+
+
+def test_it_fails_when_the_model_is_missing(client, no_model):
+    report_cluster()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["model"]["ok"] is False
+    assert "install_models --model 2stems" in body["checks"]["model"]["detail"]
+    assert body["checks"]["workers"]["ok"] is True
+    # Nothing about the server's folders leaks out.
+    assert "empty-models" not in response.content.decode()
+
+
+def test_it_needs_no_login_and_reports_the_broker_queue(
+    client, model_installed, alice, django_capture_on_commit_callbacks
+):
+    from separation.services import request_separation
+
+    with django_capture_on_commit_callbacks(execute=True):
+        request_separation(sha256="a" * 64, source="tracks/1/a.mp3", model="2stems", user=alice)
+    report_cluster()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["broker"]["tasks"] == 1
+
+
+def test_a_process_private_cache_is_named_as_the_reason(client, settings, model_installed):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "shared cache" in response.json()["checks"]["workers"]["detail"]
+
+
+@pytest.mark.worker
+def test_a_real_worker_cluster_makes_it_healthy_and_killing_it_makes_it_fail(
+    no_preloading, worker_cluster, client, model_installed
+):
+    wait_for(lambda: client.get("/healthz").status_code == 200, 60, "/healthz to see the cluster", worker_cluster)
+    workers = client.get("/healthz").json()["checks"]["workers"]
+    assert workers["clusters"] == 1
+    assert workers["processes"] == 1
+    # A crash, not a shutdown: nothing gets to say goodbye, the stats just stop coming.
+    os.killpg(worker_cluster.process.pid, signal.SIGKILL)
+    worker_cluster.process.wait()
+    wait_for(lambda: client.get("/healthz").status_code == 503, 15, "/healthz to notice the cluster is gone")
+
+
+@pytest.fixture
+def no_preloading(monkeypatch):
+    # The cluster only has to start: no TensorFlow model loading in its worker.
+    monkeypatch.setenv("SEPARATION_PRELOAD_MODELS", "")
