@@ -130,9 +130,13 @@ def main():
         latencies.sort()
         ms = [x * 1000 for x in latencies]
         p95 = ms[int(len(ms) * 0.95) - 1] if ms else float("nan")
-        print(f"GET {args.path} ({args.tracks} tracks, page of 50 with job status), {args.clients} clients, {args.seconds:.0f} s")
+        print(
+            f"GET {args.path} ({args.tracks} tracks, page of 50 with job status), {args.clients} clients, {args.seconds:.0f} s"
+        )
         print(f"requests: {len(ms)}  throughput: {len(ms) / args.seconds:.0f} req/s  errors: {len(errors)}")
-        print(f"latency p50 {statistics.median(ms):.1f} ms  p95 {p95:.1f} ms  max {ms[-1]:.1f} ms  (target p95 <= 50 ms, 0 errors)")
+        print(
+            f"latency p50 {statistics.median(ms):.1f} ms  p95 {p95:.1f} ms  max {ms[-1]:.1f} ms  (target p95 <= 50 ms, 0 errors)"
+        )
         if errors:
             print(f"error kinds: {sorted(set(map(str, errors)))}")
     finally:

@@ -8,4 +8,6 @@ urlpatterns = [
     path("tracks/<uuid:pk>/", views.track, name="track"),
     path("tracks/<uuid:pk>/karaoke/", views.karaoke, name="karaoke"),
     path("tracks/<uuid:pk>/delete/", views.track_delete, name="track-delete"),
+    path("remixes/", views.remix_list, name="remixes"),
+    path("remixes/<uuid:pk>/", views.remix_page, name="remix"),
 ]

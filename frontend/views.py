@@ -1,14 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from library.ingest import IngestError, ingest
-from library.models import Track
+from library.models import Remix, Track
 from library.upload_handlers import upload_error
 from separation.models import SeparationJob
+from separation.serializers import StemSerializer
 
 from .forms import TrackEditForm, UploadForm
 
@@ -100,3 +102,37 @@ def track_delete(request, pk):
     track.delete()
     messages.success(request, f"Deleted “{name}”.")
     return redirect("library")
+
+
+def remix_link(remix):
+    """Where a remix opens: its track page's mixer, or (a fork, which has no track) its own page."""
+    if remix.track_id:
+        return f"{reverse('track', args=[remix.track_id])}?remix={remix.pk}"
+    return reverse("remix", args=[remix.pk])
+
+
+@login_required
+def remix_list(request):
+    """My remixes, of my own tracks and forks of other people's shared ones."""
+    mine = (
+        Remix.objects.owned_by(request.user)
+        .select_related("forked_from__owner")
+        .annotate(live_links=Count("share_links", filter=Q(share_links__revoked_at__isnull=True)))
+        .order_by("-updated")
+    )
+    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    for item in items:
+        item.link = remix_link(item)
+    return render(request, "frontend/remixes.html", {"page": page, "remixes": items})
+
+
+@login_required
+def remix_page(request, pk):
+    """A fork's player and mixer; a remix of one of my tracks opens on its track page instead."""
+    remix = get_object_or_404(Remix.objects.owned_by(request.user).select_related("job", "forked_from__owner"), pk=pk)
+    if remix.track_id:
+        return redirect(remix_link(remix))
+    # The remix API lists no stem URLs; the fork's owner may fetch its job's stems (api_jobs.jobs_visible_to).
+    stems = StemSerializer(remix.job.stems.all(), many=True).data
+    return render(request, "frontend/remix.html", {"remix": remix, "stems": stems})

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range 
 RENDITIONS = {"mp3": "audio/mpeg", "flac": "audio/flac"}
 
 
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("track", str, description="Only this track's")]))
 class RemixViewSet(viewsets.ModelViewSet):
     """Your saved remixes: per-stem gain, mute, solo and pan over a separation's stems."""
 
@@ -34,7 +35,11 @@ class RemixViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Remix.objects.none()
-        return Remix.objects.owned_by(self.request.user).select_related("job").prefetch_related("share_links")
+        remixes = Remix.objects.owned_by(self.request.user).select_related("job")
+        track = self.request.query_params.get("track")
+        if track:
+            remixes = remixes.filter(track_id=track) if _is_uuid(track) else remixes.none()
+        return remixes.prefetch_related("share_links", "job__stems")
 
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)
@@ -59,7 +64,7 @@ class RemixViewSet(viewsets.ModelViewSet):
     @extend_schema(
         responses={(200, "audio/*"): BINARY},
         parameters=[
-            OpenApiParameter("id", str, description="A mixdown id (default: the newest finished one)"),
+            OpenApiParameter("id", str, description="A mixdown id (default: the finished one of the current settings)"),
             OpenApiParameter("rendition", str, enum=sorted(RENDITIONS)),
         ],
     )
@@ -76,9 +81,12 @@ def mixdown_response(request, remix, mixdown_id=None):
     done = remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED)
     if mixdown_id:
         done = done.filter(pk=mixdown_id) if _is_uuid(mixdown_id) else done.none()
+    else:
+        # Only a render of the remix as it is now; an older one is a different mix.
+        done = done.filter(stems=remix.stems)
     mixdown = done.first()
     if mixdown is None:
-        raise Http404("No finished mixdown; render the remix first.")
+        raise Http404("No finished mixdown of the current settings; render the remix first.")
     return ranged_file_response(
         request,
         getattr(mixdown, rendition),

@@ -2,6 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from separation.models import SeparationJob
+from separation.serializers import StemSerializer
 
 from . import mixing
 from .models import Mixdown, Remix, ShareLink, Track
@@ -58,6 +59,9 @@ class RemixSerializer(serializers.ModelSerializer):
     )
     model = serializers.CharField(source="job.model", read_only=True)
     stem_names = serializers.SerializerMethodField()
+    stem_files = StemSerializer(
+        source="job.stems", many=True, read_only=True, help_text="The stems this remix mixes, with their URLs."
+    )
     share_links = serializers.SerializerMethodField()
 
     class Meta:
@@ -69,6 +73,7 @@ class RemixSerializer(serializers.ModelSerializer):
             "model",
             "stem_names",
             "stems",
+            "stem_files",
             "title",
             "artist",
             "forked_from",

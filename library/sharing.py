@@ -58,7 +58,7 @@ def share_data(request, link):
                 "duration": stem.duration,
             }
         )
-    has_mixdown = remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED).exists()
+    has_mixdown = _current_mixdown(remix) is not None
     return {
         "name": remix.name,
         "title": remix.title,
@@ -108,9 +108,14 @@ def share_cover(request, token):
 
 def share_mixdown(request, token):
     remix = live_share(request, token).remix
-    mixdown = remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED).first()
+    mixdown = _current_mixdown(remix)
     if mixdown is None:
         raise Http404("This remix has no finished mixdown.")
     return ranged_file_response(
         request, mixdown.mp3, content_type="audio/mpeg", download_name=f"{remix.title} ({remix.name}).mp3"
     )
+
+
+def _current_mixdown(remix):
+    """The finished render of the remix's current settings; an older render is another mix."""
+    return remix.mixdowns.filter(status=Mixdown.Status.SUCCEEDED, stems=remix.stems).first()

@@ -127,3 +127,26 @@ def test_pan_follows_the_web_audio_stereo_panner():
     assert np.allclose(mixing.pan_stereo(block, 0.0), [[1.0, 0.5]], atol=1e-6)
     assert np.allclose(mixing.pan_stereo(block, -1.0), [[1.5, 0.0]], atol=1e-6)
     assert np.allclose(mixing.pan_stereo(block, 1.0), [[0.0, 1.5]], atol=1e-6)
+
+
+def test_an_edited_remix_does_not_serve_its_old_mixdown(alice_api, alices):
+    remix = create(alice_api, alices[0]).json()
+    render_mixdown(alice_api.post(f"/api/remixes/{remix['id']}/render/").json()["id"])
+    assert alice_api.get(f"/api/remixes/{remix['id']}/mixdown/").status_code == 200
+    alice_api.patch(f"/api/remixes/{remix['id']}/", {"stems": {"vocals": {"mute": True}}}, format="json")
+    response = alice_api.get(f"/api/remixes/{remix['id']}/mixdown/")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No finished mixdown of the current settings; render the remix first."
+    # The old render stays reachable by its id.
+    old = alice_api.get(f"/api/remixes/{remix['id']}/mixdowns/").json()[0]["id"]
+    assert alice_api.get(f"/api/remixes/{remix['id']}/mixdown/?id={old}").status_code == 200
+
+
+def test_remixes_list_their_stem_files_and_filter_by_track(alice_api, alice, alices, tmp_path):
+    track, job = alices
+    remix = create(alice_api, track).json()
+    assert {s["name"] for s in remix["stem_files"]} == {"vocals", "accompaniment"}
+    assert all(s["audio_url"].startswith("/api/stems/") for s in remix["stem_files"])
+    assert alice_api.get(f"/api/remixes/?track={track.pk}").json()["count"] == 1
+    assert alice_api.get("/api/remixes/?track=00000000-0000-0000-0000-000000000000").json()["count"] == 0
+    assert alice_api.get("/api/remixes/?track=not-a-uuid").json()["count"] == 0

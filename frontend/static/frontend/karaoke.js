@@ -4,6 +4,7 @@
 // with the visualizer behind the lyrics.
 
 import { api, clamp, el, formatTime, isTyping } from "./common.js";
+import { lineIndexAt, lineNodes } from "./lyrics.js";
 import { StemPlayer } from "./stem-player.js";
 import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 
@@ -200,20 +201,6 @@ function main() {
 
   // ---- Lyrics display ------------------------------------------------------
 
-  // Enhanced LRC keeps untimed words before the first timed one in `text` only.
-  function lineNodes(line) {
-    if (!line.words.length) return [line.text || "♪"];
-    const timed = line.words.map((w) => w.text).join(" ");
-    const lead = line.text.endsWith(timed) ? line.text.slice(0, line.text.length - timed.length).trim() : "";
-    const nodes = [];
-    if (lead) nodes.push(el("span", { class: "word", "data-time": String(line.time) }, lead), " ");
-    line.words.forEach((word, i) => {
-      if (i) nodes.push(" ");
-      nodes.push(el("span", { class: "word", "data-time": String(word.time) }, word.text));
-    });
-    return nodes;
-  }
-
   function showLyrics(data) {
     hasLyrics = Boolean(data);
     lines = data ? data.lines : [];
@@ -230,24 +217,8 @@ function main() {
     showLyricsAt(player.currentTime);
   }
 
-  function lineIndexAt(seconds) {
-    // The last line whose (offset) time has come; -1 before the first one.
-    const shifted = seconds - offsetMs / 1000;
-    let low = 0;
-    let high = lines.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >> 1;
-      if (lines[mid].time <= shifted) {
-        found = mid;
-        low = mid + 1;
-      } else high = mid - 1;
-    }
-    return found;
-  }
-
   function showLyricsAt(seconds) {
-    const index = lineIndexAt(seconds);
+    const index = lineIndexAt(lines, seconds, offsetMs);
     if (index !== currentIndex) {
       lineEls.forEach((line, i) => {
         line.classList.toggle("past", i < index);

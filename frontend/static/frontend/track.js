@@ -1,9 +1,11 @@
 // Track page: a player for the original or any stem (one <audio> element
 // streamed with Range requests, routed through Web Audio for the visualizer),
-// waveform overviews from the precomputed peaks, and the "split into stems"
-// job with live progress. Everything goes through the JSON API.
+// waveform overviews from the precomputed peaks, the "split into stems" job
+// with live progress, and once the stems exist the mixer and this song's
+// remixes (remix-studio.js). Everything goes through the JSON API.
 
 import { api, clamp, el, formatTime, isTyping, JOB_ACTIVE } from "./common.js";
+import { mountStudio } from "./remix-studio.js";
 import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 import { loadPeaks, Waveform } from "./waveform.js";
 
@@ -43,23 +45,33 @@ document.getElementById("viz-fullscreen").addEventListener("click", () => fullsc
 
 let audioContext = null;
 let analyser = null;
+let studio = null; // the mixer, once the stems exist
+let active = "audio"; // which player Space and the arrow keys drive: "audio" or "mix"
 
-// The graph is made on the first press of Play: browsers only let a page start
-// audio from a user gesture, and a MediaElementSource silences the element
-// until its context runs.
+// One AudioContext for the page, made on the first press of a Play button:
+// browsers only let a page start audio from a user gesture.
+function getContext() {
+  if (!audioContext) audioContext = new AudioContext();
+  return audioContext;
+}
+
+// A MediaElementSource silences the element until its context runs, so this
+// too waits for the first Play.
 function ensureGraph() {
-  if (audioContext) return;
-  audioContext = new AudioContext();
-  const source = audioContext.createMediaElementSource(audio);
-  analyser = audioContext.createAnalyser();
+  if (analyser) return;
+  const context = getContext();
+  const source = context.createMediaElementSource(audio);
+  analyser = context.createAnalyser();
   analyser.fftSize = 2048;
   analyser.smoothingTimeConstant = 0.8;
-  source.connect(analyser).connect(audioContext.destination);
-  viz.setAnalyser(analyser);
+  source.connect(analyser).connect(context.destination);
 }
 
 async function play() {
   ensureGraph();
+  viz.setAnalyser(analyser);
+  active = "audio";
+  if (studio) studio.pause();
   playerError.hidden = true;
   try {
     await audioContext.resume();
@@ -151,10 +163,13 @@ document.addEventListener("keydown", (event) => {
   const onControl = event.target.closest && event.target.closest("button, a, input[type=radio]");
   if (event.key === " " && !onControl) {
     event.preventDefault();
-    toggle();
+    if (active === "mix" && studio) studio.toggle();
+    else toggle();
   } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
     event.preventDefault();
-    seekTo(audio.currentTime + (event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
+    const step = event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP;
+    if (active === "mix" && studio) studio.seekBy(step);
+    else seekTo(audio.currentTime + step);
   } else if (event.key === "f" || event.key === "F") {
     fullscreen.toggle();
   } else if (visualizerKey(viz, event)) {
@@ -293,6 +308,29 @@ function renderJob(job, error) {
   );
   karaokeLink.hidden = false;
   showSources(job);
+  showMixer(job);
+}
+
+// ---- Mixer ---------------------------------------------------------------
+
+function showMixer(job) {
+  if (studio) return;
+  const remixId = new URLSearchParams(window.location.search).get("remix");
+  studio = mountStudio(document.getElementById("mixer"), {
+    stems: job.stems,
+    trackId: card.dataset.track,
+    remixId,
+    getContext,
+    onPlay: (player) => {
+      // One thing plays at a time, and the visualizer shows it.
+      audio.pause();
+      active = "mix";
+      viz.setAnalyser(player.analyser);
+      vizHint.hidden = true;
+    },
+  });
+  window.stemroom = studio;
+  if (remixId) document.getElementById("mixer").scrollIntoView({ block: "start" });
 }
 
 let timer = null;
