@@ -62,7 +62,7 @@ def probe(path):
     result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     streams = json.loads(result.stdout or "{}").get("streams") if result.returncode == 0 else None
     if not streams:
-        logger.info("ffprobe found no audio in %s: %s", path, result.stderr.strip())
+        logger.debug("ffprobe found no audio in %s: %s", path, result.stderr.strip())
         raise AudioError(f"{path.name} is not an audio file that can be read.")
     stream = streams[0]
     duration = stream.get("duration") or json.loads(result.stdout).get("format", {}).get("duration")
@@ -124,7 +124,7 @@ def read_blocks(path, block_samples=BLOCK_SAMPLES, source_channels=None) -> Iter
         ffmpeg_log.seek(0)
         detail = ffmpeg_log.read().decode(errors="replace").strip()
     if returncode != 0:
-        logger.info("ffmpeg could not decode %s: %s", path, detail)
+        logger.warning("ffmpeg could not decode %s: %s", path, detail)
         raise AudioError(f"{path.name} is not an audio file that can be read.")
     if decoded == 0:
         raise AudioError(f"{path.name} contains no audio.")
@@ -194,19 +194,20 @@ class PeakMeter:
     def __init__(self, bin_samples=PEAK_BIN_SAMPLES):
         self.bin_samples = bin_samples
         self._peaks = []
-        self._partial = np.zeros(0, np.float32)
+        self._partial = np.zeros((0, CHANNELS), np.float32)
 
     def add(self, block):
-        loudest = np.abs(np.asarray(block, np.float32)).max(axis=1) if len(block) else np.zeros(0, np.float32)
-        samples = np.concatenate([self._partial, loudest])
+        samples = np.concatenate([self._partial, block])
         whole = len(samples) // self.bin_samples * self.bin_samples
         if whole:
-            self._peaks.extend(samples[:whole].reshape(-1, self.bin_samples).max(axis=1).tolist())
+            # One row per bin, both channels in it: a reduction along a long axis is fast.
+            bins = samples[:whole].reshape(-1, self.bin_samples * CHANNELS)
+            self._peaks.extend(np.abs(bins).max(axis=1).tolist())
         self._partial = samples[whole:]
 
     @property
     def peaks(self):
-        tail = [float(self._partial.max())] if len(self._partial) else []
+        tail = [float(np.abs(self._partial).max())] if len(self._partial) else []
         # Four decimals keep the JSON small; a waveform display cannot show more.
         return [round(min(p, 1.0), 4) for p in self._peaks + tail]
 

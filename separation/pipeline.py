@@ -8,6 +8,7 @@ so a failure (or a cancelled job) never leaves a file that looks finished.
 import json
 import logging
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,16 +58,13 @@ def separate_file(source, model, out_dir, on_progress=None, browser_files=True):
     every_file = [*flacs.values(), *mp3s.values(), *peak_files.values()]
 
     try:
-        writers = {name: audio.FlacWriter(flacs[name][1]) for name in names}
-        try:
+        with ExitStack() as open_files:
+            writers = {name: open_files.enter_context(audio.FlacWriter(flacs[name][1])) for name in names}
             mixture = _metered(audio.read_blocks(source, source_channels=info.channels), meters["mixture"])
             for block in engine.separate_stream(mixture, total_samples, on_progress):
                 for name, samples in block.items():
                     writers[name].write(samples)
                     meters[name].add(samples)
-        finally:
-            for writer in writers.values():
-                writer.close()
         if browser_files:
             _encode_browser_copies([(flacs[name][1], mp3s[name][1]) for name in names])
             for name, (_, partial) in peak_files.items():

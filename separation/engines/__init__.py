@@ -9,6 +9,7 @@ import threading
 from django.conf import settings
 
 from separation.engines.base import SAMPLE_RATE, Engine, EngineError, ProgressCallback
+from separation.models_install import MODELS, model_dir
 
 __all__ = ["SAMPLE_RATE", "Engine", "EngineError", "ProgressCallback", "get_engine"]
 
@@ -22,8 +23,6 @@ def get_engine(model="2stems"):
     A load that fails (say, the model is not installed yet) is not remembered, so the next job
     tries again.
     """
-    from separation.models_install import MODELS, model_dir
-
     if model not in MODELS:
         raise EngineError(f"Unknown separation model {model!r}: choose one of {', '.join(MODELS)}.")
     key = (model, str(model_dir(model)), settings.SEPARATION_DEVICE, settings.SEPARATION_THREADS)

@@ -46,6 +46,7 @@ class SpleeterEngine(Engine):
         self.model = model
         self.model_dir = str(model_dir)
         started = time.monotonic()
+        session_config = self._session_config(tf, device, threads)
         checkpoint = tf.train.latest_checkpoint(self.model_dir)
         if checkpoint is None:
             # Without this check Spleeter would happily "separate" with random weights.
@@ -77,7 +78,7 @@ class SpleeterEngine(Engine):
             masked = builder.masked_stfts
             self._masked_stfts = tf.stack([masked[name] for name in self.stem_names])
             saver = tf.compat.v1.train.Saver()
-        self._session = tf.compat.v1.Session(graph=self._graph, config=self._session_config(tf, device, threads))
+        self._session = tf.compat.v1.Session(graph=self._graph, config=session_config)
         try:
             saver.restore(self._session, checkpoint)
         except Exception as exc:
@@ -88,6 +89,7 @@ class SpleeterEngine(Engine):
                 f"Reinstall it: python manage.py install_models --model {model}"
             ) from None
         self._graph.finalize()
+        self._tensorflow_error = tf.errors.OpError
         logger.info("Loaded Spleeter %s from %s in %.1f s", model, self.model_dir, time.monotonic() - started)
 
     def _spleeter_stft(self, tf, samples):
@@ -129,7 +131,7 @@ class SpleeterEngine(Engine):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spleeter") as executor:
             pending = None
             for segment in grid.segments(blocks):
-                running = executor.submit(self._session.run, self._masked_stfts, {self._samples: segment})
+                running = executor.submit(self._run_model, segment)
                 if pending is not None:
                     yield from self._finish(pending.result(), stitcher, grid, total_samples, on_progress)
                 pending = running
@@ -140,6 +142,15 @@ class SpleeterEngine(Engine):
             yield self._as_stems(rest)
         if on_progress:
             on_progress(1.0)
+
+    def _run_model(self, segment):
+        """Spleeter's graph on one segment's samples: the masked STFT of every stem."""
+        try:
+            return self._session.run(self._masked_stfts, {self._samples: segment})
+        except self._tensorflow_error as exc:
+            # Out of (GPU) memory, mostly: say so in one line, keep TensorFlow's details in the log.
+            logger.error("Spleeter failed on a segment: %s", _cause_of(exc))
+            raise EngineError(f"The separation model failed: {_cause_of(exc)}") from None
 
     def _finish(self, masked_stfts, stitcher, grid, total_samples, on_progress):
         finished = stitcher.add(self._inverse_stft(masked_stfts), grid.end)
@@ -153,13 +164,12 @@ class SpleeterEngine(Engine):
 
         (stems, frames, bins, channels) complex64 -> (stems, samples, channels) float32.
         """
-        spectra = np.moveaxis(masked_stfts, 3, 1)  # (stems, channels, frames, bins)
-        frames = scipy.fft.irfft(spectra, n=self._frame_length, axis=-1)[..., : self._frame_length]
-        frames *= self._window * np.float32(self._compensation)
-        return np.moveaxis(_overlap_add(frames, self._frame_step), 1, 2)
+        frames = scipy.fft.irfft(masked_stfts, n=self._frame_length, axis=2)
+        frames *= (self._window * np.float32(self._compensation))[:, None]
+        return _overlap_add(frames, self._frame_step)
 
     def _as_stems(self, stacked):
-        return {name: np.ascontiguousarray(stacked[i]) for i, name in enumerate(self.stem_names)}
+        return {name: stacked[i] for i, name in enumerate(self.stem_names)}
 
 
 def _cause_of(error):
@@ -175,14 +185,17 @@ def _periodic_hann(length):
 
 
 def _overlap_add(frames, step):
-    """Sum frames (..., n_frames, frame_length) placed ``step`` apart, like ``tf.signal.overlap_and_add``."""
-    *lead, n_frames, frame_length = frames.shape
+    """Sum frames placed ``step`` apart, like ``tf.signal.overlap_and_add`` but with channels last.
+
+    (stems, n_frames, frame_length, channels) -> (stems, samples, channels).
+    """
+    stems, n_frames, frame_length, channels = frames.shape
     pieces = frame_length // step
-    out = np.zeros((*lead, n_frames + pieces - 1, step), dtype=frames.dtype)
-    parts = frames.reshape(*lead, n_frames, pieces, step)
+    out = np.zeros((stems, n_frames + pieces - 1, step, channels), dtype=frames.dtype)
+    parts = frames.reshape(stems, n_frames, pieces, step, channels)
     for i in range(pieces):
-        out[..., i : i + n_frames, :] += parts[..., i, :]
-    return out.reshape(*lead, -1)
+        out[:, i : i + n_frames] += parts[:, :, i]
+    return out.reshape(stems, -1, channels)
 
 
 class _SegmentGrid:

@@ -38,6 +38,9 @@ class Command(BaseCommand):
         except EngineError as exc:
             progress.end()
             raise CommandError(str(exc)) from None
+        except OSError as exc:
+            progress.end()
+            raise CommandError(f"Cannot write the stems into {out}: {exc.strerror or exc}") from None
         progress.end()
         elapsed = time.monotonic() - started
         self.stdout.write(f"Separated {song.name} ({result.duration:.1f} s of audio) in {elapsed:.1f} s:")
