@@ -15,7 +15,7 @@ from django.utils import timezone
 MODELS = {
     "2stems": ("vocals", "accompaniment"),
     "4stems": ("vocals", "drums", "bass", "other"),
-    "5stems": ("vocals", "drums", "bass", "piano", "other"),
+    "5stems": ("vocals", "piano", "drums", "bass", "other"),
 }
 # Bumped when the engine's output changes, so old stems are not mistaken for new ones.
 ENGINE_VERSION = "spleeter-2.4.2-seg512-1"
