@@ -74,8 +74,10 @@ def _run(args, timeout):
 def _tag(tags, key):
     # Tag keys differ in case between containers (ID3 "title", Vorbis "TITLE").
     for name, value in tags.items():
-        if name.lower() == key and str(value).strip():
-            return str(value).strip()
+        # NUL can hide in tags and PostgreSQL refuses to store it.
+        text = str(value).replace("\x00", "").strip()
+        if name.lower() == key and text:
+            return text
     return ""
 
 

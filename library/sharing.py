@@ -6,6 +6,8 @@ tracks or other remixes. A revoked link, or a remix that is gone, answers 404 to
 everyone except the owner.
 """
 
+import re
+
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,12 +18,15 @@ from . import lrc
 from .models import Lyrics, Mixdown, ShareLink
 from .streaming import ranged_file_response
 
-MAX_TOKEN_LENGTH = 64
+# What secrets.token_urlsafe makes; anything else cannot be a token (and a NUL
+# byte would make PostgreSQL fail the lookup instead of finding nothing).
+TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+STEM_NAME_FORMAT = re.compile(r"[a-z]{1,20}")
 
 
 def live_share(request, token):
     """The share link for ``token`` as ``request``'s user may see it, or 404."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not TOKEN_FORMAT.fullmatch(token or ""):
         raise Http404("No such share link.")
     link = (
         ShareLink.objects.filter(token=token, remix__job__status=SeparationJob.Status.SUCCEEDED)
@@ -36,7 +41,7 @@ def live_share(request, token):
 
 
 def _stem(link, name):
-    stem = link.remix.job.stems.filter(name=name).first()
+    stem = link.remix.job.stems.filter(name=name).first() if STEM_NAME_FORMAT.fullmatch(name) else None
     if stem is None:
         raise Http404("No such stem in this remix.")
     return stem

@@ -159,3 +159,7 @@ def test_a_fork_keeps_working_after_the_owner_deletes_the_original_track(
         assert bob_api.delete(f"/api/remixes/{fork_id}/").status_code == 204
     assert not SeparationJob.objects.filter(pk=shared["job"].pk).exists()
     assert not stem.lossless.storage.exists(stem.lossless.name)
+
+
+def test_a_nul_byte_in_a_stem_name_is_404_not_a_server_error(anonymous, shared):
+    assert anonymous.get(f"/s/{shared['token']}/stems/voc%00als/audio/").status_code == 404
