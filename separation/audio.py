@@ -27,7 +27,10 @@ PEAK_BIN_SAMPLES = SAMPLE_RATE * 60 // 1000
 # without system FFmpeg cannot play AAC). CBR keeps seeking exact in <audio>; 192k is
 # transparent enough for listening to stems, and LAME is faster here than FFmpeg's AAC.
 BROWSER_FORMAT = "mp3"
-BROWSER_CODEC_ARGS = ["-c:a", "libmp3lame", "-b:a", "192k", "-f", "mp3"]
+# LAME's quality 7 ("-compression_level 7") encodes in half the time of its default at
+# 192 kb/s with the same measured fidelity (~29-30 dB SNR on a vocal stem either way):
+# the FLAC stays the master, this copy is for streaming.
+BROWSER_CODEC_ARGS = ["-c:a", "libmp3lame", "-b:a", "192k", "-compression_level", "7", "-f", "mp3"]
 
 
 class AudioError(EngineError):
