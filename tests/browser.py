@@ -47,7 +47,7 @@ LIT_PIXELS_JS = """(id) => {
 @pytest.fixture(scope="module", name="browser")
 def browser_fixture():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (make test installs it)")
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run make test, which installs it")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread; Django
