@@ -1,9 +1,9 @@
-from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from separation import services as separation
 from separation.models import SeparationJob
+from separation.signals import delete_files_on_commit
 
 from .models import Mixdown, Remix, Track
 
@@ -19,27 +19,12 @@ def delete_track_files(sender, instance, **kwargs):
         in_use = Remix.objects.filter(job__sha256=instance.sha256).values_list("job_id", flat=True)
         separation.forget_audio(instance.sha256, keep=list(in_use))
 
-    # Only once the row is really gone: a rolled-back delete keeps its files.
-    names = [f.name for f in (instance.original, instance.cover) if f]
-    storage = instance.original.storage
-
-    def delete():
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(delete)
+    delete_files_on_commit([instance.original, instance.cover])
 
 
 @receiver(post_delete, sender=Mixdown)
 def delete_mixdown_files(sender, instance, **kwargs):
-    names = [f.name for f in (instance.mp3, instance.flac) if f]
-    storage = instance.mp3.storage
-
-    def delete():
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(delete)
+    delete_files_on_commit([instance.mp3, instance.flac])
 
 
 @receiver(post_delete, sender=Remix)

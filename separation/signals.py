@@ -11,7 +11,8 @@ from .models import SeparationJob, Stem
 logger = logging.getLogger(__name__)
 
 
-def _delete_files_on_commit(files):
+def delete_files_on_commit(files):
+    """Delete stored files once the transaction commits: a rolled-back delete keeps them."""
     names = [(f.storage, f.name) for f in files if f]
 
     def delete():
@@ -23,12 +24,12 @@ def _delete_files_on_commit(files):
 
 @receiver(post_delete, sender=Stem)
 def delete_stem_files(sender, instance, **kwargs):
-    _delete_files_on_commit([instance.lossless, instance.compressed, instance.peaks])
+    delete_files_on_commit([instance.lossless, instance.compressed, instance.peaks])
 
 
 @receiver(post_delete, sender=SeparationJob)
 def delete_job_files(sender, instance, **kwargs):
-    _delete_files_on_commit([instance.mixture_peaks])
+    delete_files_on_commit([instance.mixture_peaks])
 
 
 @receiver(post_spawn)
