@@ -65,3 +65,19 @@ def spleeter_2stems(django_db_blocker):
     with django_db_blocker.unblock():
         install_model("2stems")
     return model_dir("2stems")
+
+
+@pytest.fixture(scope="session")
+def engine(spleeter_2stems):
+    """The real 2stems engine, loaded once for the whole test session (TensorFlow loads in seconds)."""
+    from separation.engines import get_engine
+
+    return get_engine("2stems")
+
+
+@pytest.fixture(scope="session")
+def seed3_song(tmp_path_factory):
+    """A 20-second generated song with its true stems, made once and shared by the engine tests."""
+    from tests.eval_songs import generate_song
+
+    return generate_song(tmp_path_factory.mktemp("song-seed3"), seconds=20, seed=3)

@@ -9,18 +9,12 @@ frames spill into a second, nearly empty segment, or end exactly on a segment's 
 import numpy as np
 import pytest
 
-from separation.engines import get_engine
 from tests.eval_songs import generate_song, read
 
 TOLERANCE = 1e-4
 # 4096 leading zeros + n samples make ceil((n + 4096) / 1024) frames:
 SPILLS_TWO_FRAMES = 522_000  # 514 frames: a full segment and one of 2 frames
 ENDS_ON_A_SPAN = 523_264  # 515 frames; the padded signal is exactly one segment's span long
-
-
-@pytest.fixture(scope="module")
-def engine(spleeter_2stems):
-    return get_engine("2stems")
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,11 @@
 import subprocess
 
 import numpy as np
-import pytest
 
 from separation import audio
-from separation.engines import get_engine
-from tests.eval_songs import generate_song, read, sdr
+from tests.eval_songs import read, sdr
 
 HALF_SECOND = 22_050
-
-
-@pytest.fixture(scope="module")
-def engine(spleeter_2stems):
-    return get_engine("2stems")
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory):
-    return generate_song(tmp_path_factory.mktemp("song-seed3"), seconds=20, seed=3)
 
 
 def as_mono_22k(source, target):
@@ -29,13 +17,13 @@ def as_mono_22k(source, target):
     return target
 
 
-def test_half_a_second_separates_into_half_a_second_of_each_stem(engine, song):
-    vocals = read(song / "vocals.wav")
+def test_half_a_second_separates_into_half_a_second_of_each_stem(engine, seed3_song):
+    vocals = read(seed3_song / "vocals.wav")
     # The half second where the singer is loudest, so a silent estimate cannot pass.
     loudest = max(
         range(0, len(vocals) - HALF_SECOND, HALF_SECOND), key=lambda i: np.sum(vocals[i : i + HALF_SECOND] ** 2)
     )
-    clip = read(song / "mixture.wav")[loudest : loudest + HALF_SECOND]
+    clip = read(seed3_song / "mixture.wav")[loudest : loudest + HALF_SECOND]
 
     stems = engine.separate(clip)
 
@@ -46,8 +34,8 @@ def test_half_a_second_separates_into_half_a_second_of_each_stem(engine, song):
     assert sdr(stems["vocals"], vocals[loudest : loudest + HALF_SECOND]) > 10
 
 
-def test_a_mono_22khz_file_is_decoded_to_stereo_44khz_and_separated(engine, song, tmp_path):
-    mono = {name: as_mono_22k(song / f"{name}.wav", tmp_path / f"{name}.wav") for name in ("mixture", "vocals")}
+def test_a_mono_22khz_file_is_decoded_to_stereo_44khz_and_separated(engine, seed3_song, tmp_path):
+    mono = {name: as_mono_22k(seed3_song / f"{name}.wav", tmp_path / f"{name}.wav") for name in ("mixture", "vocals")}
 
     mixture = audio.decode(mono["mixture"])
     stems = engine.separate(mixture)

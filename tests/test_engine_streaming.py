@@ -3,13 +3,7 @@
 import numpy as np
 import pytest
 
-from separation.engines import get_engine
 from tests.eval_songs import generate_song, read
-
-
-@pytest.fixture(scope="module")
-def engine(spleeter_2stems):
-    return get_engine("2stems")
 
 
 @pytest.fixture(scope="module")

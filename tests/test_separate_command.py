@@ -11,14 +11,9 @@ import soundfile
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from tests.eval_songs import generate_song, read, sdr
+from tests.eval_songs import read, sdr
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory):
-    return generate_song(tmp_path_factory.mktemp("song-seed3"), seconds=20, seed=3)
 
 
 @pytest.fixture
@@ -34,10 +29,10 @@ def separate(*args):
     return out.getvalue(), err.getvalue()
 
 
-def test_it_writes_each_stem_as_flac_with_a_progress_bar(spleeter_2stems, song, tmp_path):
+def test_it_writes_each_stem_as_flac_with_a_progress_bar(spleeter_2stems, seed3_song, tmp_path):
     out_dir = tmp_path / "stems"
 
-    stdout, stderr = separate(song / "mixture.wav", "--out", out_dir)
+    stdout, stderr = separate(seed3_song / "mixture.wav", "--out", out_dir)
 
     assert sorted(p.name for p in out_dir.iterdir()) == ["accompaniment.flac", "vocals.flac"]
     for name in ("vocals", "accompaniment"):
@@ -46,11 +41,11 @@ def test_it_writes_each_stem_as_flac_with_a_progress_bar(spleeter_2stems, song, 
         assert str(out_dir / f"{name}.flac") in stdout
     assert "100%" in stderr
     # The same threshold as the in-memory engine test: writing FLAC must cost no quality.
-    assert sdr(read(out_dir / "vocals.flac"), read(song / "vocals.wav")) > 8.5
+    assert sdr(read(out_dir / "vocals.flac"), read(seed3_song / "vocals.wav")) > 8.5
 
 
-def test_with_web_it_also_writes_mp3_copies_and_waveform_peaks(spleeter_2stems, song, tmp_path):
-    separate(song / "mixture.wav", "--out", tmp_path, "--web")
+def test_with_web_it_also_writes_mp3_copies_and_waveform_peaks(spleeter_2stems, seed3_song, tmp_path):
+    separate(seed3_song / "mixture.wav", "--out", tmp_path, "--web")
 
     for name in ("vocals", "accompaniment"):
         probe = subprocess.run(
@@ -70,10 +65,10 @@ def test_with_web_it_also_writes_mp3_copies_and_waveform_peaks(spleeter_2stems, 
     assert not list(tmp_path.glob(".*.part"))
 
 
-def test_by_default_it_writes_into_separated_slash_the_song_name(spleeter_2stems, song, tmp_path, monkeypatch):
+def test_by_default_it_writes_into_separated_slash_the_song_name(spleeter_2stems, seed3_song, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     short = tmp_path / "Short Song.wav"
-    soundfile.write(short, read(song / "mixture.wav")[:44_100], 44_100)
+    soundfile.write(short, read(seed3_song / "mixture.wav")[:44_100], 44_100)
 
     separate(short)
 
@@ -97,10 +92,10 @@ def test_a_png_renamed_mp3_exits_nonzero_with_one_clear_line(png_named_mp3, tmp_
     assert not (tmp_path / "stems").exists()
 
 
-def test_a_missing_model_stops_it_with_the_command_that_installs_it(settings, song, tmp_path):
+def test_a_missing_model_stops_it_with_the_command_that_installs_it(settings, seed3_song, tmp_path):
     settings.SPLEETER_MODEL_PATH = tmp_path / "no-models"
 
     with pytest.raises(CommandError, match=r"not installed.*manage\.py install_models --model 2stems"):
-        separate(song / "mixture.wav", "--out", tmp_path / "stems")
+        separate(seed3_song / "mixture.wav", "--out", tmp_path / "stems")
 
     assert not (tmp_path / "stems").exists()
