@@ -65,10 +65,9 @@ def run_job(job_id):
 
     heartbeat = _Heartbeat(job)
     heartbeat.start()
-    work_dir = Path(tempfile.mkdtemp(prefix=f"job-{job.pk.hex[:8]}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
     stored = []
     try:
-        _run(job, work_dir, stored)
+        _run(job, stored)
     except JobCancelled:
         logger.info("Job %s was cancelled while running.", job.pk)
         _delete_stored(stored)
@@ -86,10 +85,9 @@ def run_job(job_id):
         _delete_stored(stored)
     finally:
         heartbeat.stop()
-        shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _run(job, work_dir, stored):
+def _run(job, stored):
     from .pipeline import separate_file
 
     last_write = 0.0
@@ -103,13 +101,17 @@ def _run(job, work_dir, stored):
         if not job.report_progress(round(99 * fraction)):
             raise JobCancelled()
 
-    started = time.monotonic()
-    source = default_storage.path(job.source) if _is_local() else _fetch(job.source, work_dir)
-    result = separate_file(source, job.model, work_dir, on_progress=on_progress)
-    elapsed = time.monotonic() - started
+    # The scratch folder is gone before the job says how it ended (the with block closes
+    # before any status is written): whoever sees a finished job sees a clean disk.
+    with tempfile.TemporaryDirectory(prefix=f"job-{job.pk.hex[:8]}-", dir=settings.FILE_UPLOAD_TEMP_DIR) as scratch:
+        work_dir = Path(scratch)
+        started = time.monotonic()
+        source = default_storage.path(job.source) if _is_local() else _fetch(job.source, work_dir)
+        result = separate_file(source, job.model, work_dir, on_progress=on_progress)
+        elapsed = time.monotonic() - started
 
-    prefix = job.storage_prefix
-    with transaction.atomic():
+        prefix = job.storage_prefix
+        stems = []
         for name, files in result.stems.items():
             stem = Stem(job=job, name=name, duration=files.duration)
             for field, path in (("lossless", files.lossless), ("compressed", files.compressed), ("peaks", files.peaks)):
@@ -117,9 +119,13 @@ def _run(job, work_dir, stored):
                 stored.append(stored_name)
                 getattr(stem, field).name = stored_name
             stem.size = files.lossless.stat().st_size + files.compressed.stat().st_size
-            stem.save()
+            stems.append(stem)
         mixture_peaks = _store(f"{prefix}/mixture.peaks.json", result.mixture_peaks)
         stored.append(mixture_peaks)
+
+    with transaction.atomic():
+        for stem in stems:
+            stem.save()
         if not job.mark_succeeded(
             duration=result.duration, realtime_factor=result.duration / max(elapsed, 1e-6), mixture_peaks=mixture_peaks
         ):
