@@ -1,15 +1,15 @@
 """Upload handling that streams to disk, hashes on the way and enforces the size limit.
 
-Django's multipart parser feeds us the file in 1 MB chunks; we write them to a
-temp file (never memory), hash them on a helper thread so hashing overlaps with
-receiving, and stop reading as soon as the upload is over the limit. The reason
+Django's multipart parser feeds us the file in 1 MB chunks; helper threads write
+them to a temp file (never memory) and hash them while the next chunk arrives,
+and we stop reading as soon as the upload is over the limit. The reason
 is left on the request for the view to report, since the parser swallows
 ``StopUpload``.
 """
 
 import hashlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
@@ -18,7 +18,7 @@ from accounts.quotas import quota_for
 # Multipart framing (boundaries, headers, other small fields) on top of the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 ERROR_ATTRIBUTE = "stemroom_upload_error"
-# Chunks waiting for the hashing thread; bounds the memory a fast client can pin.
+# Chunks waiting for each helper thread: bounds the memory one upload can pin (8 x 1 MB).
 MAX_CHUNKS_IN_FLIGHT = 8
 
 
@@ -32,37 +32,69 @@ def size_limit_message(limit):
     return f"The file is larger than the {limit / 1024**2:.0f} MB upload limit."
 
 
-class BackgroundHasher:
-    """sha256 on one helper thread, fed in order; hashlib releases the GIL on large updates."""
+class BackgroundSink:
+    """Writes an upload to its temp file and hashes it (sha256) on two helper threads.
 
-    def __init__(self):
+    The request thread only parses; one helper writes each chunk, the other hashes
+    it, both outside the GIL, so receiving, writing and hashing overlap. At most
+    ``MAX_CHUNKS_IN_FLIGHT`` chunks wait for the helpers, which bounds the memory a
+    fast client can pin.
+    """
+
+    def __init__(self, file):
         self.digest = hashlib.sha256()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-hash")
-        self.pending = deque()
+        self.errors = []
+        self._helpers = [self._start(file.write, "upload-write"), self._start(self.digest.update, "upload-hash")]
 
-    def update(self, chunk):
-        self.pending.append(self.executor.submit(self.digest.update, chunk))
-        if len(self.pending) > MAX_CHUNKS_IN_FLIGHT:
-            self.pending.popleft().result()
+    def write(self, chunk):
+        if self.errors:
+            raise self.errors[0]
+        # Bytes are immutable: both helpers can read the same chunk.
+        for inbox, room, _ in self._helpers:
+            room.acquire()
+            inbox.put(chunk)
 
-    def hexdigest(self):
+    def finish(self):
+        """Wait until every chunk is written and hashed; returns the hex digest."""
         self.close()
+        if self.errors:
+            raise self.errors[0]
         return self.digest.hexdigest()
 
     def close(self):
-        while self.pending:
-            self.pending.popleft().result()
-        self.executor.shutdown(wait=True)
+        """Stop the helpers once they are through what they were given."""
+        for inbox, _, thread in self._helpers:
+            inbox.put(None)
+            thread.join()
+        self._helpers = []
+
+    def _start(self, consume, name):
+        inbox, room = queue.SimpleQueue(), threading.Semaphore(MAX_CHUNKS_IN_FLIGHT)
+        thread = threading.Thread(target=self._serve, args=(inbox, room, consume), name=name, daemon=True)
+        thread.start()
+        return inbox, room, thread
+
+    def _serve(self, inbox, room, consume):
+        while (chunk := inbox.get()) is not None:
+            if not self.errors:
+                try:
+                    consume(chunk)
+                except BaseException as exc:  # raised again in the request thread
+                    self.errors.append(exc)
+            room.release()
 
 
 class HashingUploadHandler(TemporaryFileUploadHandler):
+    # Large chunks keep the per-chunk Python work small. The multipart parser copies
+    # each chunk a few times; platform.wsgi keeps such blocks on malloc's heap so
+    # that those copies do not fault in fresh pages every time.
     chunk_size = 1024 * 1024
 
     def __init__(self, request=None):
         super().__init__(request)
         self.limit = quota_for(getattr(request, "user", None)).max_upload_bytes
         self.request_length = None
-        self.hasher = None
+        self.sink = None
         self.received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
@@ -72,34 +104,34 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         if self.request_length and self.request_length > self.limit + MULTIPART_OVERHEAD_BYTES:
             self._refuse()
         super().new_file(*args, **kwargs)
-        self._close_hasher()
-        self.hasher = BackgroundHasher()
+        self._close_sink()
+        self.sink = BackgroundSink(self.file)
         self.received = 0
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit:
             self._refuse()
-        self.hasher.update(raw_data)
-        return super().receive_data_chunk(raw_data, start)
+        self.sink.write(raw_data)
 
     def file_complete(self, file_size):
+        sha256 = self.sink.finish()
+        self.sink = None
         uploaded = super().file_complete(file_size)
-        uploaded.sha256 = self.hasher.hexdigest()
-        self.hasher = None
+        uploaded.sha256 = sha256
         return uploaded
 
     def upload_interrupted(self):
-        self._close_hasher()
+        self._close_sink()
         super().upload_interrupted()
 
-    def _close_hasher(self):
-        if self.hasher:
-            self.hasher.close()
-            self.hasher = None
+    def _close_sink(self):
+        if self.sink:
+            sink, self.sink = self.sink, None
+            sink.close()
 
     def _refuse(self):
-        self._close_hasher()
+        self._close_sink()
         setattr(self.request, ERROR_ATTRIBUTE, size_limit_message(self.limit))
         # Reading on would only waste time and disk; the client gets its 413 now.
         raise StopUpload(connection_reset=True)

@@ -1,0 +1,76 @@
+"""WAV uploads are read in-process (libsndfile) with the facts ffprobe gives; anything more goes to ffprobe."""
+
+import hashlib
+import struct
+
+import pytest
+
+from library import audio_probe
+from library.models import Track
+from tests.audio_files import ffmpeg, make_audio
+from tests.helpers import upload
+
+PCM_CODECS = ["pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le"]
+
+
+def tagged_wav(path, codec, rate, channels, seconds=1.5):
+    ffmpeg(
+        *("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds}"),
+        *("-ac", channels, "-c:a", codec, "-metadata", "title=Slow Song", "-metadata", "artist=The Testers"),
+        path,
+    )
+    return path
+
+
+@pytest.mark.parametrize("codec", PCM_CODECS)
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 2), (22050, 1)])
+def test_it_reads_the_same_facts_as_ffprobe(tmp_path, codec, rate, channels):
+    path = tagged_wav(tmp_path / "song.wav", codec, rate, channels)
+    in_process = audio_probe._read_plain_wav(path)
+    assert in_process is not None, "a plain PCM WAV must not need ffprobe"
+    ffprobe = audio_probe._ffprobe(path)
+    assert in_process.codec == ffprobe.codec == codec
+    assert (in_process.sample_rate, in_process.channels) == (ffprobe.sample_rate, ffprobe.channels) == (rate, channels)
+    assert in_process.declared == pytest.approx(ffprobe.declared, abs=1e-3)
+    for tag in ("title", "artist"):
+        assert audio_probe._tag(in_process.tags, tag) == audio_probe._tag(ffprobe.tags, tag)
+
+
+def test_a_wav_cut_short_is_measured_by_the_audio_really_there(tmp_path):
+    whole = tagged_wav(tmp_path / "whole.wav", "pcm_s16le", 44100, 2, seconds=4)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    in_process = audio_probe._read_plain_wav(cut)
+    assert in_process.declared == pytest.approx(audio_probe._ffprobe(cut).declared, abs=1e-3)
+    assert in_process.declared == pytest.approx(2, abs=0.01)
+
+
+def test_a_wav_with_an_id3_chunk_keeps_its_cover(alice_api, tmp_path):
+    # ffmpeg cannot write pictures into WAV; taggers do, in an "id3 " chunk. Borrow an
+    # MP3's ID3v2 tag (with its cover) and append it as one.
+    mp3 = make_audio(tmp_path / "tagged.mp3", seconds=1, title="Tagged Tune", artist="Id Three", cover=True)
+    data = mp3.read_bytes()
+    size = data[6:10]
+    tag = data[: 10 + (size[0] << 21 | size[1] << 14 | size[2] << 7 | size[3])]
+    wav = bytearray(make_audio(tmp_path / "plain.wav", seconds=1).read_bytes())
+    wav += b"id3 " + struct.pack("<I", len(tag)) + tag + b"\0" * (len(tag) % 2)
+    wav[4:8] = struct.pack("<I", len(wav) - 8)
+    path = tmp_path / "with-cover.wav"
+    path.write_bytes(wav)
+
+    assert audio_probe._read_plain_wav(path) is None
+    body = upload(alice_api, path).json()
+    assert body["cover_url"] is not None
+    assert alice_api.get(body["cover_url"]).status_code == 200
+
+
+def test_a_large_wav_arrives_whole_through_many_chunks(alice_api, tmp_path):
+    # 12 MB: more 1 MB chunks than the helper threads may hold at once.
+    path = make_audio(tmp_path / "long.wav", seconds=70, freq=523)
+    response = upload(alice_api, path)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert body["duration"] == pytest.approx(70, abs=0.01)
+    assert body["codec"] == "pcm_s16le"
+    assert Track.objects.get(pk=body["id"]).original.read() == path.read_bytes()
