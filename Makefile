@@ -43,7 +43,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench-upload: setup
-	$(PY) bench/upload.py
+	$(PY) bench/upload.py --runs 9
 
 clean:
 	rm -rf $(VENV) var/test-artifacts

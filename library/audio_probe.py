@@ -3,7 +3,8 @@
 ffprobe reads the container (codec, tags, declared duration, cover art); a full
 ffmpeg decode to the null muxer proves the audio really decodes and measures
 its true length, which is how a truncated file is caught: its header still
-declares the full length, its decodable audio is shorter.
+declares the full length, its decodable audio is shorter. Uncompressed WAV needs
+neither: libsndfile reads its headers in-process, and every byte present decodes.
 """
 
 import json
