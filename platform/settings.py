@@ -114,8 +114,9 @@ TEMPLATES = [
 # Database: DATABASE_URL selects it; the default is a SQLite file in WAL mode so
 # the web server and the worker can read while the other writes.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'stemroom.sqlite3'}")
-# Connections are kept between requests (opening one per request cost about a
-# millisecond, a good part of a library page) and checked before reuse.
+# Connections are kept between requests (opening one, with SQLite's PRAGMAs, cost
+# a few milliseconds per request, nearly what a library page itself costs) and are
+# checked before reuse.
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 300), conn_health_checks=True
