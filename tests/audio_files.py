@@ -19,8 +19,11 @@ def ffmpeg(*args):
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
 
 
-def make_audio(path, *, seconds=3.0, freq=440, rate=44100, channels=2, title=None, artist=None, cover=False):
-    """A tone of ``seconds`` in the format the suffix names, optionally tagged and with cover art."""
+def make_audio(
+    path, *, seconds=3.0, freq=440, rate=44100, channels=2, title=None, artist=None, cover=False, codec=None
+):
+    """A tone of ``seconds`` in the format the suffix names (``codec`` picks another ffmpeg
+    codec for it), optionally tagged and with cover art."""
     path = Path(path)
     ext = path.suffix.lstrip(".")
     source = ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate={rate}:duration={seconds}"]
@@ -37,5 +40,5 @@ def make_audio(path, *, seconds=3.0, freq=440, rate=44100, channels=2, title=Non
     if artist:
         meta += ["-metadata", f"artist={artist}"]
     extra = ["-id3v2_version", "3"] if ext == "mp3" else []
-    ffmpeg(*inputs, *maps, "-ac", channels, *CODEC_ARGS[ext], *meta, *extra, path)
+    ffmpeg(*inputs, *maps, "-ac", channels, *(["-c:a", codec] if codec else CODEC_ARGS[ext]), *meta, *extra, path)
     return path

@@ -7,19 +7,16 @@ import pytest
 
 from library import audio_probe
 from library.models import Track
-from tests.audio_files import ffmpeg, make_audio
+from tests.audio_files import make_audio
 from tests.helpers import upload
 
 PCM_CODECS = ["pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le"]
 
 
 def tagged_wav(path, codec, rate, channels, seconds=1.5):
-    ffmpeg(
-        *("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds}"),
-        *("-ac", channels, "-c:a", codec, "-metadata", "title=Slow Song", "-metadata", "artist=The Testers"),
-        path,
+    return make_audio(
+        path, seconds=seconds, rate=rate, channels=channels, codec=codec, title="Slow Song", artist="The Testers"
     )
-    return path
 
 
 @pytest.mark.parametrize("codec", PCM_CODECS)
