@@ -257,14 +257,19 @@ def main():
     server = None
     try:
         subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
-        tokens = subprocess.run(
-            [python, "manage.py", "shell", "-c", SEED.replace("UPLOADERS", str(args.uploaders))],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip().splitlines()[-1].split()
+        tokens = (
+            subprocess.run(
+                [python, "manage.py", "shell", "-c", SEED.replace("UPLOADERS", str(args.uploaders))],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+            .split()
+        )
         reader_token, upload_tokens = tokens[0], tokens[1:]
         wavs = [write_wav(work / f"upload{i}.wav", 5 * 1024**2 / (44100 * 4), seed=i) for i in range(args.uploaders)]
         songs = [write_wav(work / f"song{i}.wav", 60, seed=1000 + i) for i in range(20)]

@@ -36,8 +36,8 @@ def library(request):
         form = UploadForm(request.POST, request.FILES)
         refused = upload_error(request)
         if refused:
-            form.add_error("file", refused)
-            status = 413
+            form.add_error("file", refused.message)
+            status = refused.status
         elif form.is_valid():
             try:
                 result = ingest(

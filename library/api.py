@@ -45,7 +45,7 @@ class TrackViewSet(viewsets.ModelViewSet):
         uploaded = request.FILES.get("file")
         refused = upload_error(request)
         if refused:
-            raise APIError(refused, code="file_too_large", status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            raise APIError(refused.message, code=refused.code, status=refused.status)
         fields = TrackUploadSerializer(
             data={k: v for k, v in request.data.items() if k in {"title", "artist"}}, partial=True
         )

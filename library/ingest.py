@@ -24,7 +24,7 @@ from accounts.quotas import quota_for
 
 from . import audio_probe
 from .models import Track
-from .upload_handlers import size_limit_message
+from .upload_handlers import STORAGE_FULL_MESSAGE, is_disk_full, size_limit_message
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +114,11 @@ def _store(track, uploaded, cover):
         if existing is None:
             raise
         return Ingested(existing, created=False)
-    except BaseException:
+    except BaseException as exc:
         _delete_stored(track, stored)
+        _delete_partial(track)
+        if is_disk_full(exc):
+            raise IngestError(STORAGE_FULL_MESSAGE, code="storage_full", status=507) from None
         raise
     return Ingested(track, created=True)
 
@@ -126,6 +129,18 @@ def _delete_stored(track, names):
             track.original.storage.delete(name)
         except OSError:
             logger.exception("Could not remove %s after a failed upload", name)
+
+
+def _delete_partial(track):
+    """A copy cut short (a full disk) leaves a file the storage never named back to us:
+    every stored name of this track starts with its id (``original_path``, ``cover_path``)."""
+    storage = track.original.storage
+    for folder in (f"tracks/{track.owner_id}", f"covers/{track.owner_id}"):
+        try:
+            _, names = storage.listdir(folder)
+        except (FileNotFoundError, NotImplementedError):
+            continue
+        _delete_stored(track, [f"{folder}/{name}" for name in names if name.startswith(str(track.id))])
 
 
 class _on_disk:
