@@ -8,6 +8,7 @@ finds running jobs whose heartbeat stopped -- a worker killed with -9, a lost
 machine -- and queues them again or fails them with the reason.
 """
 
+import errno
 import logging
 import os
 import shutil
@@ -29,6 +30,14 @@ from .models import MAX_ATTEMPTS, SeparationJob, Stem
 logger = logging.getLogger(__name__)
 
 PROGRESS_WRITE_SECONDS = 0.5
+STORAGE_FULL_ERROR = (
+    "The server's storage is full, so the stems could not be saved and nothing was kept. "
+    "Retry once the administrator has made room."
+)
+
+
+def is_disk_full(exc):
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class JobCancelled(Exception):
@@ -76,13 +85,19 @@ def run_job(job_id):
         job.mark_failed(str(exc), only_if_running_on=job.worker)
         _delete_stored(stored)
     except Exception as exc:
-        logger.exception("Job %s crashed", job.pk)
-        job.mark_failed(
-            f"Separation failed unexpectedly ({type(exc).__name__}: {exc}). Retry it; if it fails again, "
-            "tell the administrator.",
-            only_if_running_on=job.worker,
-        )
+        if is_disk_full(exc):
+            logger.error("Job %s failed: the media storage is full (%s)", job.pk, exc)
+            error = STORAGE_FULL_ERROR
+        else:
+            logger.exception("Job %s crashed", job.pk)
+            error = (
+                f"Separation failed unexpectedly ({type(exc).__name__}: {exc}). Retry it; if it fails again, "
+                "tell the administrator."
+            )
+        job.mark_failed(error, only_if_running_on=job.worker)
         _delete_stored(stored)
+        # A file cut short by a full disk was never named back to us: clear the job's whole folder.
+        _delete_stored(_stored_under(job.storage_prefix))
     finally:
         heartbeat.stop()
 
@@ -170,6 +185,14 @@ def _delete_stored(names):
             logger.exception("Could not remove %s", name)
 
 
+def _stored_under(prefix):
+    try:
+        _, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return []
+    return [f"{prefix}/{name}" for name in files]
+
+
 class _Heartbeat(threading.Thread):
     """Tells the database every few seconds that this worker is still on the job."""
 
@@ -237,10 +260,6 @@ def _died_on_this_host(job):
 def _delete_partial_stems(job):
     """Remove whatever a dead worker left: stem rows, stored files under the job's prefix, its temp folder."""
     job.stems.all().delete()
-    try:
-        _, files = default_storage.listdir(job.storage_prefix)
-    except FileNotFoundError:
-        files = []
-    _delete_stored([f"{job.storage_prefix}/{name}" for name in files])
+    _delete_stored(_stored_under(job.storage_prefix))
     for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"job-{job.pk.hex[:8]}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
