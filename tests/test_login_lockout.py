@@ -1,10 +1,12 @@
 """Guessing passwords: sign-in failures lock the account and the address for a cool-off (django-axes)."""
 
+import io
 import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 WRONG = {"username": "alice", "password": "not her password"}
 RIGHT = {"username": "alice", "password": "correct horse battery"}
@@ -106,3 +108,13 @@ def test_signing_in_works_again_after_the_cool_off(client, alice, settings):
 
     time.sleep(2.2)
     assert sign_in(client, RIGHT).status_code == 302
+
+
+def test_an_administrator_lifts_a_lockout_from_the_command_line(client, alice):
+    for _ in range(5):
+        sign_in(client, WRONG, address="203.0.113.5")
+    assert sign_in(client, RIGHT, address="198.51.100.20").status_code == 429
+
+    call_command("axes_reset_username", "alice", stdout=io.StringIO())
+
+    assert sign_in(client, RIGHT, address="198.51.100.20").status_code == 302
