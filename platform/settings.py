@@ -5,6 +5,7 @@ the django-q2 ORM broker and local files under ``var/``. Production sets
 ``STEMROOM_ENV=production`` and must then provide a secret key and hosts.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -297,6 +298,14 @@ AXES_CACHE = "throttles"
 AXES_FAILURE_LIMIT = STEMROOM_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=STEMROOM_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [p.split("+") if "+" in p else p for p in STEMROOM_LOGIN_LOCKOUT]
+for _part in "+".join(STEMROOM_LOGIN_LOCKOUT).split("+"):
+    if _part not in {"username", "ip_address", "user_agent"}:
+        raise ImproperlyConfigured(f"STEMROOM_LOGIN_LOCKOUT: {_part!r} is not username, ip_address or user_agent")
+for _proxy in STEMROOM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"STEMROOM_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "platform.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
