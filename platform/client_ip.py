@@ -14,9 +14,13 @@ gunicorn directly, which is why gunicorn must not also listen on a public addres
 """
 
 import ipaddress
+import logging
 from functools import lru_cache
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+_warned = set()
 
 
 @lru_cache(maxsize=8)
@@ -40,6 +44,8 @@ def client_ip(request) -> str:
     peer = meta.get("REMOTE_ADDR", "") or ""
     networks = _networks(tuple(settings.STEMROOM_TRUSTED_PROXIES))
     if not _is_trusted(_address(peer), networks):
+        if "HTTP_X_FORWARDED_FOR" in meta:
+            _warn_once_if_a_proxy(peer)
         return peer
     forwarded = [item for item in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if item.strip()]
     if not forwarded and meta.get("HTTP_X_REAL_IP"):
@@ -54,3 +60,16 @@ def client_ip(request) -> str:
         if not _is_trusted(address, networks):
             break
     return client
+
+
+def _warn_once_if_a_proxy(peer):
+    # A proxy we do not trust makes every client one address: one client's failed sign-ins
+    # would then lock everyone out. Say so, once per address and process.
+    address = _address(peer)
+    if address is not None and address.is_private and peer not in _warned:
+        _warned.add(peer)
+        logger.warning(
+            "X-Forwarded-For from %s ignored: it is not in STEMROOM_TRUSTED_PROXIES. If it is your reverse "
+            "proxy, add it (or its network), or every client will share its address for throttles and lockouts.",
+            peer,
+        )

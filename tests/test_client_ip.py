@@ -43,3 +43,11 @@ def test_a_garbled_header_falls_back_to_the_last_trusted_hop(garbage):
 def test_no_trusted_proxies_means_headers_never_count(settings):
     settings.STEMROOM_TRUSTED_PROXIES = []
     assert client_ip(request_from("127.0.0.1", "192.0.2.1")) == "127.0.0.1"
+
+
+def test_an_untrusted_proxy_on_a_private_network_is_reported_once(caplog):
+    for _ in range(3):
+        assert client_ip(request_from("172.18.0.4", "192.0.2.1")) == "172.18.0.4"
+    warnings = [r for r in caplog.records if "STEMROOM_TRUSTED_PROXIES" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "172.18.0.4" in warnings[0].getMessage()
