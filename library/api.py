@@ -1,12 +1,14 @@
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
 from platform.api_errors import APIError
+from platform.throttling import UPLOADS
 from separation import services as separation
 from separation.models_install import has_checkpoint, model_dir
 from separation.serializers import JobSerializer, SeparationRequestSerializer
@@ -19,6 +21,17 @@ from .streaming import ranged_file_response
 from .upload_handlers import upload_error
 
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
+
+
+class UploadThrottle(BaseThrottle):
+    """One count of ``UPLOADS`` (per user, shared with the library page) per upload request."""
+
+    def allow_request(self, request, view):
+        self.waiting = UPLOADS.spend(request.user.pk)
+        return self.waiting is None
+
+    def wait(self):
+        return self.waiting
 
 
 @extend_schema_view(
@@ -35,6 +48,13 @@ class TrackViewSet(viewsets.ModelViewSet):
     search_fields = ["title", "artist"]
     ordering_fields = ["title", "artist", "created", "duration", "size"]
     ordering = ["-created"]
+
+    def get_throttles(self):
+        # Only uploads: the library's reads stay as fast as the benchmark measures them.
+        return [UploadThrottle()] if self.action == "create" else []
+
+    def throttled(self, request, wait):
+        raise exceptions.Throttled(wait, detail="Too many uploads; wait a little before the next one.")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
@@ -64,14 +65,8 @@ def ingest(owner, uploaded, *, title="", artist="") -> Ingested:
         if existing:
             return Ingested(existing, created=False)
 
-        used = Track.objects.storage_used_by(owner)
-        if used + size > quota.storage_bytes:
-            raise IngestError(
-                f"Not enough storage left: this file needs {_mb(size)}, and {_mb(max(quota.storage_bytes - used, 0))} "
-                f"of your {_mb(quota.storage_bytes)} quota is free. Delete some tracks to make room.",
-                code="quota_exceeded",
-                status=413,
-            )
+        # A first look, to spare probing a file that cannot fit; _store decides under a lock.
+        _check_room(owner, size, quota)
 
         try:
             info = audio_probe.probe(path, max_seconds=quota.max_track_seconds)
@@ -93,13 +88,38 @@ def ingest(owner, uploaded, *, title="", artist="") -> Ingested:
             channels=info.channels,
             size=size,
         )
-        return _store(track, uploaded, cover)
+        return _store(track, uploaded, cover, quota)
 
 
-def _store(track, uploaded, cover):
+def _check_room(owner, size, quota):
+    used = Track.objects.storage_used_by(owner)
+    if used + size > quota.storage_bytes:
+        raise IngestError(
+            f"Not enough storage left: this file needs {_mb(size)}, and {_mb(max(quota.storage_bytes - used, 0))} "
+            f"of your {_mb(quota.storage_bytes)} quota is free. Delete some tracks to make room.",
+            code="quota_exceeded",
+            status=413,
+        )
+
+
+def _lock_storage_of(owner):
+    """Hold the owner's row until this transaction ends, so their uploads take turns at the quota check.
+
+    Without it, parallel uploads all read the same free space and all fit (eight 1 MB files
+    into a 3 MB quota). PostgreSQL queues them on the row lock (FOR NO KEY UPDATE, which
+    still lets other rows reference the user meanwhile); SQLite has no row locks, but every
+    transaction here begins IMMEDIATE (settings.DATABASES), taking the database's write lock.
+    """
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=owner.pk).values_list("pk"))
+
+
+def _store(track, uploaded, cover, quota):
     stored = []
     try:
         with transaction.atomic():
+            _lock_storage_of(track.owner)
+            # The sum counts every track committed before the lock was ours; ours counts on commit.
+            _check_room(track.owner, track.size, quota)
             # FileSystemStorage moves a temp upload with a rename: atomic on one filesystem.
             track.original.save(track.original_name, uploaded, save=False)
             stored.append(track.original.name)

@@ -5,7 +5,9 @@ the django-q2 ORM broker and local files under ``var/``. Production sets
 ``STEMROOM_ENV=production`` and must then provide a secret key and hosts.
 """
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +48,18 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_rate(name, default):
+    """A rate such as ``5/hour``, ``10/15m`` or ``off``; checked here so a typo stops start-up."""
+    from platform.throttling import parse_rate
+
+    raw = os.environ.get(name) or default
+    try:
+        parse_rate(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return raw
+
+
 PRODUCTION = env_str("STEMROOM_ENV", "development") == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
@@ -74,6 +88,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "platform.apps.PlatformConfig",
     "accounts",
     "separation",
@@ -91,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it can turn a locked-out sign-in (set by the axes backend) into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "platform.urls"
@@ -141,6 +158,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The axes backend refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "library"
 LOGOUT_REDIRECT_URL = "login"
@@ -185,7 +207,8 @@ FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API client then gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # Bad tokens are counted per client address (429 past STEMROOM_TOKEN_FAILURE_RATE).
+        "accounts.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -240,8 +263,55 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "stemroom_cache",
-    }
+    },
+    # Throttle and lockout counters (platform.throttling, django-axes): the same database,
+    # their own table, so a flood of new counters can never cull the workers' stats above,
+    # and tests can clear them alone. MAX_ENTRIES is high because Django's database cache
+    # culls a third of its rows when it passes that: counters must not vanish under attack.
+    "throttles": {
+        "BACKEND": "platform.throttling.CounterCache",
+        "LOCATION": "stemroom_throttle",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
 }
+
+# --- Throttles and lockouts (README "Limits and throttles") ---
+# Proxies whose X-Forwarded-For / X-Real-IP we believe (platform.client_ip): addresses or
+# networks. The default trusts a proxy on this machine (nginx in front of gunicorn); in
+# compose the proxy is another container, so set its network, e.g. 172.16.0.0/12.
+STEMROOM_TRUSTED_PROXIES = env_list("STEMROOM_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+# Sign-in: after this many failures for one account, or from one address, sign-in is refused
+# (429) for the cool-off; every further try restarts it. "username" and "ip_address" lock
+# separately; "username+ip_address" locks only that account from that address.
+STEMROOM_LOGIN_FAILURE_LIMIT = env_int("STEMROOM_LOGIN_FAILURE_LIMIT", 5)
+STEMROOM_LOGIN_COOLOFF_MINUTES = env_int("STEMROOM_LOGIN_COOLOFF_MINUTES", 15)
+STEMROOM_LOGIN_LOCKOUT = env_list("STEMROOM_LOGIN_LOCKOUT", ["username", "ip_address"])
+# Bad `Authorization: Token` headers per client address; past it, every token from there gets 429.
+STEMROOM_TOKEN_FAILURE_RATE = env_rate("STEMROOM_TOKEN_FAILURE_RATE", "10/15m")
+# Accounts created per client address.
+STEMROOM_SIGNUP_RATE = env_rate("STEMROOM_SIGNUP_RATE", "5/hour")
+# Uploads (API and library page together) per user.
+STEMROOM_UPLOAD_RATE = env_rate("STEMROOM_UPLOAD_RATE", "120/hour")
+
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "throttles"
+AXES_FAILURE_LIMIT = STEMROOM_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=STEMROOM_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [p.split("+") if "+" in p else p for p in STEMROOM_LOGIN_LOCKOUT]
+for _part in "+".join(STEMROOM_LOGIN_LOCKOUT).split("+"):
+    if _part not in {"username", "ip_address", "user_agent"}:
+        raise ImproperlyConfigured(f"STEMROOM_LOGIN_LOCKOUT: {_part!r} is not username, ip_address or user_agent")
+for _proxy in STEMROOM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"STEMROOM_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "platform.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# The cache handler writes no attempt rows, so axes' admin pages would only ever be empty.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 # A running job's worker writes a heartbeat this often; a job whose heartbeat is
