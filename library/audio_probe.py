@@ -323,9 +323,10 @@ def _decoded_seconds(path, stop_after=None):
     """Decode the first audio stream and count the samples that come out, in seconds.
 
     Only the count can be trusted: ffmpeg's own clock (``-t``, ``-progress``) follows
-    the stream's timestamps, which a crafted file restarts (repeated FLAC frames) or
-    resets (a change of sample rate), and then reads 60 s for 10 minutes of audio.
-    Reading stops, and ffmpeg is killed, once the count passes ``stop_after``.
+    the stream's timestamps, which a crafted file repeats (a FLAC with its frames
+    appended read as 60 s while 600 s decoded), and a filter that renumbers them by
+    samples (``asetpts``) starts again at every change of sample rate. Reading
+    stops, and ffmpeg is killed, once the count passes ``stop_after``.
     """
     command = [
         settings.FFMPEG_BINARY,
