@@ -200,6 +200,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 STEMROOM_QUOTA_STORAGE_BYTES = env_int("STEMROOM_QUOTA_STORAGE_BYTES", 5 * 1024**3)
 STEMROOM_MAX_UPLOAD_BYTES = env_int("STEMROOM_MAX_UPLOAD_BYTES", 200 * 1024**2)
 STEMROOM_MAX_TRACK_SECONDS = env_int("STEMROOM_MAX_TRACK_SECONDS", 20 * 60)
+# Wall-clock limit on reading and measuring one upload with ffprobe/ffmpeg: a file that takes
+# longer is refused (422 decode_timeout). Measuring stops at the length limit, so an honest
+# 20-minute file needs ~1-2 s here; 30 s leaves room for a loaded machine.
+STEMROOM_DECODE_TIMEOUT_SECONDS = env_int("STEMROOM_DECODE_TIMEOUT_SECONDS", 30)
 
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
