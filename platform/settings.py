@@ -178,6 +178,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 STEMROOM_QUOTA_STORAGE_BYTES = env_int("STEMROOM_QUOTA_STORAGE_BYTES", 5 * 1024**3)
 STEMROOM_MAX_UPLOAD_BYTES = env_int("STEMROOM_MAX_UPLOAD_BYTES", 200 * 1024**2)
 STEMROOM_MAX_TRACK_SECONDS = env_int("STEMROOM_MAX_TRACK_SECONDS", 20 * 60)
+# Separations one person may have queued or running at once (asking for more answers 429).
+STEMROOM_MAX_ACTIVE_JOBS = env_int("STEMROOM_MAX_ACTIVE_JOBS", 3)
 
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
@@ -244,8 +246,9 @@ CACHES = {
 }
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
-# A running job's worker writes a heartbeat this often; a job whose heartbeat is
-# older than SEPARATION_STALE_SECONDS is presumed orphaned (worker killed) and recovered.
+# A running job's worker (separation or mixdown: separation.jobs) writes a heartbeat this
+# often; a job whose heartbeat is older than SEPARATION_STALE_SECONDS is presumed orphaned
+# (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
 # Models each worker loads as it starts, so the first job does not pay for TensorFlow's start-up.

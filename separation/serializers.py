@@ -46,6 +46,14 @@ class JobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        if getattr(job, "request_cancelled_at", None) is not None:
+            # The person looking withdrew their request: for them the job is cancelled, even
+            # while it goes on for someone else (SeparationJobQuerySet.with_request_of).
+            data.update(status=SeparationJob.Status.CANCELLED, error="Cancelled.", stems=[], mixture_peaks_url=None)
+        return data
+
     def get_mixture_peaks_url(self, job) -> str | None:
         return reverse("job-mixture-peaks", args=[job.pk]) if job.mixture_peaks else None
 
