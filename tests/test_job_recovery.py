@@ -163,3 +163,16 @@ def test_a_job_recovered_while_its_worker_finishes_is_left_alone(asked):
     assert asked.mark_succeeded()  # the worker was only slow, and finished first
     assert stale.recover() is None
     assert SeparationJob.objects.get(pk=asked.pk).status == "succeeded"
+
+
+def test_an_operators_retry_gives_the_job_its_crash_attempts_back(asked):
+    from separation import operations
+
+    for _ in range(MAX_ATTEMPTS):
+        went_silent(SeparationJob.objects.get(pk=asked.pk))
+        recover_stale_jobs()
+    assert SeparationJob.objects.get(pk=asked.pk).status == "failed"
+
+    assert operations.retry(SeparationJob.objects.get(pk=asked.pk)).done
+    went_silent(SeparationJob.objects.get(pk=asked.pk))
+    assert recover_stale_jobs() == {"requeued": 1, "failed": 0}

@@ -187,3 +187,27 @@ def test_the_job_remembers_the_decoded_length_the_worker_may_separate(alice, ali
     job = SeparationJob.objects.get(pk=ask(alice_api, track).json()["id"])
     assert job.source_seconds == pytest.approx(track.duration)
     assert job.source_seconds == pytest.approx(3.0, abs=0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_requests_at_once_still_get_only_three_places(alice, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    tracks = [add(alice, make_audio(tmp_path / f"at-once-{n}.wav", seconds=1, freq=200 + 40 * n)) for n in range(8)]
+
+    def ask_in_parallel(track):
+        client = APIClient()
+        client.force_authenticate(alice)
+        try:
+            return ask(client, track).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(ask_in_parallel, tracks))
+
+    assert codes == [202] * 3 + [429] * 5
+    assert SeparationJob.objects.count() == 3
