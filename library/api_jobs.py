@@ -61,7 +61,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def cancel(self, request, pk=None):
         """Withdraw your request; the job itself stops only when nobody else who asked for it still wants it."""
         job = self.get_object()
-        shown = self.get_serializer(job).data["status"]
+        shown = job.status_as_seen
         if shown not in SeparationJob.UNFINISHED or not services.cancel_request(request.user, job):
             raise APIError(
                 f"Only queued or running jobs can be cancelled; this one is {shown}.",
@@ -75,7 +75,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def retry(self, request, pk=None):
         """Ask again for a job that failed, or that you (or everyone) cancelled."""
         job = self.get_object()
-        shown = self.get_serializer(job).data["status"]
+        shown = job.status_as_seen
         if shown not in SeparationJob.RETRYABLE:
             raise APIError(
                 f"Only failed or cancelled jobs can be retried; this one is {shown}.",

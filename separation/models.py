@@ -94,6 +94,11 @@ class SeparationJob(BackgroundJob):
     def storage_prefix(self):
         return f"stems/{self.sha256[:2]}/{self.sha256}/{self.model}-{self.id.hex[:8]}"
 
+    @property
+    def status_as_seen(self):
+        """The status for the person this row was loaded for (``with_request_of``): cancelled once they withdrew."""
+        return self.Status.CANCELLED if getattr(self, "request_cancelled_at", None) else self.status
+
     def task_options(self):
         return {
             "task_name": f"separate {self.model} {self.sha256[:12]} {self.pk.hex[:8]}",

@@ -48,10 +48,10 @@ class JobSerializer(serializers.ModelSerializer):
 
     def to_representation(self, job):
         data = super().to_representation(job)
-        if getattr(job, "request_cancelled_at", None) is not None:
+        if job.status_as_seen != job.status:
             # The person looking withdrew their request: for them the job is cancelled, even
             # while it goes on for someone else (SeparationJobQuerySet.with_request_of).
-            data.update(status=SeparationJob.Status.CANCELLED, error="Cancelled.", stems=[], mixture_peaks_url=None)
+            data.update(status=job.status_as_seen, error="Cancelled.", stems=[], mixture_peaks_url=None)
         return data
 
     def get_mixture_peaks_url(self, job) -> str | None:
