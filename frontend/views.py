@@ -99,7 +99,7 @@ def karaoke(request, pk):
     context = {
         "track": track,
         "ready": track.latest_job_status == SeparationJob.Status.SUCCEEDED,
-        "splitting": track.latest_job_status in (SeparationJob.Status.QUEUED, SeparationJob.Status.RUNNING),
+        "splitting": track.latest_job_status in SeparationJob.UNFINISHED,
     }
     return render(request, "frontend/karaoke.html", context)
 

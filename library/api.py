@@ -7,12 +7,14 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from accounts.quotas import quota_for
 from platform.api_errors import APIError
 from platform.throttling import UPLOADS
 from separation import services as separation
 from separation.models_install import has_checkpoint, model_dir
 from separation.serializers import JobSerializer, SeparationRequestSerializer
 
+from .api_jobs import too_many_jobs_as_429
 from .ingest import IngestError, ingest
 from .lyrics_api import LyricsSerializer, lrc_from_upload
 from .models import Lyrics, Track
@@ -108,7 +110,7 @@ class TrackViewSet(viewsets.ModelViewSet):
         """POST asks for stems (``{"model": "2stems"}``); GET lists this track's jobs."""
         track = self.get_object()
         if request.method == "GET":
-            jobs = separation.jobs_for_audio(track.sha256)
+            jobs = separation.jobs_for_audio(track.sha256).asked_for_by(request.user).with_request_of(request.user)
             return Response(JobSerializer(jobs, many=True).data)
         wanted = SeparationRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
@@ -120,9 +122,15 @@ class TrackViewSet(viewsets.ModelViewSet):
                 code="model_not_installed",
                 status=400,
             )
-        job, created = separation.request_separation(
-            sha256=track.sha256, source=track.original.name, model=model, user=request.user
-        )
+        with too_many_jobs_as_429():
+            job, created = separation.request_separation(
+                sha256=track.sha256,
+                source=track.original.name,
+                model=model,
+                user=request.user,
+                seconds=track.duration,
+                max_in_flight=quota_for(request.user).max_active_jobs,
+            )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
     @extend_schema(methods=["GET"], responses=LyricsSerializer)

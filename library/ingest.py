@@ -22,10 +22,11 @@ from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
 from accounts.quotas import quota_for
+from separation.jobs import is_disk_full
 
 from . import audio_probe
 from .models import Track
-from .upload_handlers import STORAGE_FULL_MESSAGE, is_disk_full, size_limit_message
+from .upload_handlers import STORAGE_FULL_MESSAGE, size_limit_message
 
 logger = logging.getLogger(__name__)
 

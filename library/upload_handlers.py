@@ -7,7 +7,6 @@ is left on the request for the view to report, since the parser swallows
 ``StopUpload``.
 """
 
-import errno
 import hashlib
 import queue
 import threading
@@ -16,6 +15,7 @@ from typing import NamedTuple
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
 from accounts.quotas import quota_for
+from separation.jobs import is_disk_full
 
 # Multipart framing (boundaries, headers, other small fields) on top of the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -44,10 +44,6 @@ STORAGE_FULL_MESSAGE = (
     "The server's storage is full, so the file could not be saved; nothing was kept. "
     "Try again later, or tell the administrator."
 )
-
-
-def is_disk_full(exc):
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class BackgroundSink:

@@ -204,6 +204,8 @@ STEMROOM_MAX_TRACK_SECONDS = env_int("STEMROOM_MAX_TRACK_SECONDS", 20 * 60)
 # longer is refused (422 decode_timeout). Measuring stops at the length limit, so an honest
 # 20-minute file needs ~1-2 s here; 30 s leaves room for a loaded machine.
 STEMROOM_DECODE_TIMEOUT_SECONDS = env_int("STEMROOM_DECODE_TIMEOUT_SECONDS", 30)
+# Separations one person may have queued or running at once (asking for more answers 429).
+STEMROOM_MAX_ACTIVE_JOBS = env_int("STEMROOM_MAX_ACTIVE_JOBS", 3)
 
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
@@ -318,8 +320,9 @@ AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
-# A running job's worker writes a heartbeat this often; a job whose heartbeat is
-# older than SEPARATION_STALE_SECONDS is presumed orphaned (worker killed) and recovered.
+# A running job's worker (separation or mixdown: separation.jobs) writes a heartbeat this
+# often; a job whose heartbeat is older than SEPARATION_STALE_SECONDS is presumed orphaned
+# (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
 # Models each worker loads as it starts, so the first job does not pay for TensorFlow's start-up.

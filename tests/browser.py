@@ -124,11 +124,12 @@ def finished_stems(track, song_dir):
     (the worker-backed browser test covers the real path). The files are encoded the way
     the worker stores them: FLAC to keep, MP3 for browsers, JSON peaks.
     """
-    from separation.models import SeparationJob, Stem
+    from separation.models import SeparationJob, SeparationRequest, Stem
 
     job = SeparationJob.objects.create(
         sha256=track.sha256, source=track.original.name, model="2stems", status="succeeded", progress=100
     )
+    SeparationRequest.objects.create(user=track.owner, job=job)
     prefix = job.storage_prefix
     song_dir = Path(song_dir)
     for name in ("vocals", "accompaniment"):
