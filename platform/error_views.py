@@ -67,4 +67,9 @@ def server_error(request):
     """500: no database, no context processors, no request context -- any of them may be what failed."""
     if is_api(request):
         return _json("Something went wrong on our side; it has been logged.", "server_error", 500)
-    return HttpResponse(loader.get_template("500.html").render(), status=500)
+    try:
+        page = loader.get_template("500.html").render()
+    except Exception:
+        # Even the template can fail (static files not collected): still answer.
+        page = "<!doctype html><title>Server error</title><h1>Something went wrong</h1>"
+    return HttpResponse(page, status=500)

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -8,7 +10,21 @@ from library.api import TrackViewSet
 from library.api_jobs import JobViewSet, StemViewSet
 from library.remix_api import RemixViewSet, ShareLinkViewSet
 from platform.health import healthz
+from platform.middleware import policy_with
 from separation.dashboard import MonitoringStatsView, monitoring_view
+
+
+class APIDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI; its page template has an inline <style>, so this page alone allows inline styles."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = policy_with(
+            settings.CONTENT_SECURITY_POLICY, "style-src", "'unsafe-inline'"
+        )
+        return response
+
 
 # No format-suffix routes (/api/tracks/<id>/audio.json/): the API speaks JSON only, and
 # every suffix route of a custom action raised TypeError (the action takes no `format`)
@@ -40,7 +56,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as its own file, so the docs page
     # runs under the Content-Security-Policy (no inline script).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", APIDocsView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("accounts/", include("accounts.urls")),
     path("s/<str:token>/", include(share_urls)),
