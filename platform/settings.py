@@ -335,6 +335,12 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 CSRF_FAILURE_VIEW = "platform.error_views.csrf_failure"
 # --- end errors ---
 
+# --- /healthz details (issue 9) ---
+# Anonymous callers get only ok/fail; staff, or a monitor sending this token
+# (Authorization: Bearer <token>), also get each check. Empty: staff only.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+# --- end /healthz details ---
+
 # --- Separation engine ---
 # Where `manage.py install_models` puts Spleeter checkpoints (one folder per model, e.g. 2stems/).
 SPLEETER_MODEL_PATH = Path(env_str("SPLEETER_MODEL_PATH", str(VAR_DIR / "models")))
