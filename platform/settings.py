@@ -341,6 +341,12 @@ CSRF_FAILURE_VIEW = "platform.error_views.csrf_failure"
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 # --- end /healthz details ---
 
+# --- Stale temp files (issue 9) ---
+# Upload temp files and mixdown scratch folders untouched for this long belong to a
+# killed process; platform.tempfiles removes them at start-up and every 15 minutes.
+UPLOAD_TEMP_MAX_AGE_MINUTES = env_int("UPLOAD_TEMP_MAX_AGE_MINUTES", 60)
+# --- end stale temp files ---
+
 # --- Separation engine ---
 # Where `manage.py install_models` puts Spleeter checkpoints (one folder per model, e.g. 2stems/).
 SPLEETER_MODEL_PATH = Path(env_str("SPLEETER_MODEL_PATH", str(VAR_DIR / "models")))
