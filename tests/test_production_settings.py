@@ -77,3 +77,11 @@ def test_debug_is_off_unless_a_developer_turns_it_on(tmp_path):
     show = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
     assert run(tmp_path, "-c", show).stdout.strip() == "False"
     assert run(tmp_path, "-c", show, DEBUG="1").stdout.strip() == "True"
+
+
+def test_static_files_are_served_with_debug_off_outside_production(client, settings):
+    # `make run` serves households with DEBUG off: WhiteNoise finds the apps' files itself.
+    assert settings.DEBUG is False
+    response = client.get("/static/frontend/stemroom.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
