@@ -174,7 +174,9 @@ def test_a_signed_in_visitor_adds_a_shared_remix_to_their_library(page, live_ser
     expect(page.locator("#remix-save-new")).to_be_hidden()
     page.click("#mix-play")
     page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.5")
-    page.wait_for_function(f"() => Math.abs(window.stemroom.player.gain('vocals').gain.value - {10 ** (4 / 20)}) < 1e-3")
+    page.wait_for_function(
+        f"() => Math.abs(window.stemroom.player.gain('vocals').gain.value - {10 ** (4 / 20)}) < 1e-3"
+    )
     assert lit_fraction(page) > 0.005
     screenshot(page, "fork-page")
     # Alice's own list does not change, and bob's fork is his alone.
