@@ -3,12 +3,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from accounts.quotas import quota_for
-from platform.api_errors import APIError
+from platform.api_errors import APIError, JSONParser
 from platform.throttling import UPLOADS
 from separation import services as separation
 from separation.models_install import has_checkpoint, model_dir

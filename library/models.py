@@ -2,7 +2,7 @@ import logging
 import secrets
 import shutil
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -17,8 +17,9 @@ logger = logging.getLogger(__name__)
 
 
 def original_path(track, filename):
-    suffix = PurePosixPath(filename).suffix.lower()[:10]
-    return f"tracks/{track.owner_id}/{track.id}{suffix}"
+    # Named by the format ffprobe detected, never by the uploader's name: an "evil.php"
+    # that holds MP3 audio is stored as .mp3 (original_name keeps what they called it).
+    return f"tracks/{track.owner_id}/{track.id}{EXTENSIONS.get(track.codec, '.audio')}"
 
 
 def cover_path(track, filename):
@@ -108,8 +109,21 @@ CONTENT_TYPES = {
     "vorbis": "audio/ogg",
     "opus": "audio/ogg",
 }
+# The stored original's extension, for each codec ingest accepts (library.audio_probe).
+EXTENSIONS = {
+    "mp3": ".mp3",
+    "aac": ".m4a",
+    "alac": ".m4a",
+    "flac": ".flac",
+    "vorbis": ".ogg",
+    "opus": ".ogg",
+}
 for _pcm in ("pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8"):
     CONTENT_TYPES[_pcm] = "audio/wav"
+    EXTENSIONS[_pcm] = ".wav"
+# Big-endian PCM comes in AIFF.
+for _pcm in ("pcm_s16be", "pcm_s24be", "pcm_s32be", "pcm_f32be"):
+    EXTENSIONS[_pcm] = ".aiff"
 
 
 class Lyrics(models.Model):

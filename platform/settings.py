@@ -61,13 +61,28 @@ def env_rate(name, default):
 
 
 PRODUCTION = env_str("STEMROOM_ENV", "development") == "production"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# --- DEBUG and the secret key (issue 9, production) ---
+# Opt-in for developers (DEBUG=1): `make run` is also how people serve their own
+# households, and Django's debug pages show settings and every URL pattern.
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
+GENERATE_SECRET_KEY = (
+    'python -c "from django.core.management.utils import get_random_secret_key; print(get_random_secret_key())"'
+)
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when STEMROOM_ENV=production")
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set when STEMROOM_ENV=production; generate one with: {GENERATE_SECRET_KEY}"
+        )
     SECRET_KEY = "stemroom-development-key-not-for-production"
+# Django's own deploy check (security.W009) asks for at least 50 characters and 5 unique ones.
+elif PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for production: it needs at least 50 random characters "
+        f"(and not a 'django-insecure-' key). Generate one with: {GENERATE_SECRET_KEY}"
+    )
+# --- end DEBUG and the secret key ---
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -98,6 +113,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "platform.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -336,9 +352,77 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# --- HTTPS and browser security (issue 9, production) ---
+# Production runs behind a reverse proxy that terminates TLS and sets
+# X-Forwarded-Proto; the proxy must overwrite any value a client sends.
 if PRODUCTION:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# The container healthcheck calls /healthz over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading is a hard-to-undo promise about a whole domain: its owner opts in, so
+# the deploy check's reminder (security.W021) is not a fault of this installation.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+# One policy for every page (platform.middleware.ContentSecurityPolicyMiddleware), in
+# development too, so the browser tests run under it. Inline style attributes are
+# allowed (the admin's templates use them); inline scripts are not.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "style-src-attr 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    ),
+)
+# Without DEBUG, WhiteNoise would serve only collected files (STATIC_ROOT); outside
+# production it serves them straight from the apps, so `make run` needs no collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+# --- end HTTPS and browser security ---
+
+# --- Errors (issue 9): JSON for API clients, branded pages for people ---
+# platform.error_views handles Django's own 400/403/404/500; this parser turns JSON
+# nested too deeply for Python's parser into a 400.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "platform.api_errors.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+CSRF_FAILURE_VIEW = "platform.error_views.csrf_failure"
+# --- end errors ---
+
+# --- /healthz details (issue 9) ---
+# Anonymous callers get only ok/fail; staff, or a monitor sending this token
+# (Authorization: Bearer <token>), also get each check. Empty: staff only.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+# --- end /healthz details ---
+
+# --- Stale temp files (issue 9) ---
+# Upload temp files and mixdown scratch folders untouched for this long belong to a
+# killed process; platform.tempfiles removes them at start-up and every 15 minutes.
+UPLOAD_TEMP_MAX_AGE_MINUTES = env_int("UPLOAD_TEMP_MAX_AGE_MINUTES", 60)
+# --- end stale temp files ---
 
 # --- Separation engine ---
 # Where `manage.py install_models` puts Spleeter checkpoints (one folder per model, e.g. 2stems/).

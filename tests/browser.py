@@ -3,6 +3,10 @@
 Test modules import the fixtures, which pytest then knows as ``browser`` and ``page``:
 ``from tests.browser import browser_fixture, page_fixture  # noqa: F401``.
 Screenshots land in ``var/test-artifacts/`` (git-ignored), also one for every failed test.
+
+Every page runs under the site's Content-Security-Policy, which forbids eval: give
+``page.wait_for_function`` a function (``"() => ..."``), since Playwright evaluates a bare
+expression with eval inside the page, and the policy refuses that.
 """
 
 import json
