@@ -183,6 +183,9 @@ def test_the_current_line_scrolls_into_view_with_the_next_one_shown(page, live_s
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")  # ~10 s in: line ~40, far below the first screenful
     page.wait_for_function("() => window.stemroom.currentLineIndex() >= 40")
+    # Paused, so the lines (0.25 s apart) hold still while we read them on a busy machine.
+    page.keyboard.press("Space")
+    page.wait_for_function("() => !window.stemroom.playing()")
     index = page.evaluate("window.stemroom.currentLineIndex()")
     expect(page.locator("#next-text")).to_have_text(f"Line number {index + 1}")
     # Smooth scrolling settles with the current line in the middle of the lyrics box.
