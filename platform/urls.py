@@ -16,6 +16,8 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("stems", StemViewSet, basename="stem")
 router.register("remixes", RemixViewSet, basename="remix")
 router.register("shares", ShareLinkViewSet, basename="share")
+# No format-suffix routes: every custom action's .json twin raised TypeError (issue 9, item 7).
+router.include_format_suffixes = False
 
 # What a share link opens, for anyone holding it (library.sharing).
 share_urls = [
