@@ -4,6 +4,7 @@ frees the stems, unless another user's own track holds the same audio (library.s
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from library.ingest import ingest
@@ -128,8 +129,6 @@ def test_deleting_only_the_remix_cuts_off_its_forks_but_keeps_alices_stems(forks
 def test_stems_stay_for_another_user_whose_own_track_holds_the_same_audio(forks, django_capture_on_commit_callbacks):
     bob = User.objects.create_user("bob", "bob@example.com", "another good passphrase")
     with forks["track"].original.open("rb") as f:
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
         ingest(bob, SimpleUploadedFile("same.mp3", f.read()))
     bob_api = APIClient()
     bob_api.force_authenticate(bob)
