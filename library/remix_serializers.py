@@ -107,6 +107,13 @@ class RemixSerializer(serializers.ModelSerializer):
         links = [link for link in remix.share_links.all() if link.revoked_at is None]
         return ShareLinkSerializer(links, many=True, context=self.context).data
 
+    def update(self, instance, validated_data):
+        for attr, value in validated_data.items():
+            setattr(instance, attr, value)
+        # Only the fields the user changed: a fork cut off meanwhile must not get its stems back from this stale row.
+        instance.save(update_fields=[*validated_data, "updated"])
+        return instance
+
     def validate(self, attrs):
         if self.instance is None:
             track = attrs.get("track")

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from library.ingest import ingest
 from library.models import Mixdown, Remix
+from library.remix_serializers import RemixSerializer
 from library.tasks import render_mixdown
 from separation.models import SeparationJob, Stem
 from tests.separated import separated_track
@@ -164,3 +165,14 @@ def test_alice_sees_the_forks_of_her_remix_and_revokes_one(forks):
     # alice's own remix, link and stems are untouched.
     assert forks["anonymous"].get(f"/s/{forks['alice_token']}/stems/vocals/audio/").status_code == 200
     assert forks["stem"].lossless.storage.exists(forks["stem"].lossless.name)
+
+
+def test_an_edit_from_before_the_revoke_does_not_give_the_fork_its_stems_back(forks):
+    stale = Remix.objects.get(pk=forks["fork"]["id"])
+    forks["alice"].post(f"/api/remixes/{forks['remix']['id']}/forks/{stale.pk}/revoke/")
+    # carol's PATCH read the row before alice's revoke and saves after it.
+    edit = RemixSerializer(stale, data={"name": "Renamed"}, partial=True)
+    edit.is_valid(raise_exception=True)
+    edit.save()
+    fork = Remix.objects.get(pk=stale.pk)
+    assert (fork.name, fork.job_id, fork.available) == ("Renamed", None, False)
