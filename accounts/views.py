@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -6,17 +7,42 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from library.models import Track
+from platform.client_ip import client_ip
+from platform.throttling import SIGNUPS
 
 from .forms import SignUpForm
 from .quotas import quota_for
 
 
+def too_many(request, message, wait):
+    """The page for every refused-because-too-often form: 429, and when to come back."""
+    minutes = max(1, round(wait / 60))
+    context = {"message": message, "minutes": minutes}
+    response = render(request, "accounts/too_many.html", context, status=429)
+    response["Retry-After"] = str(int(wait))
+    return response
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' lockout answer (settings.AXES_LOCKOUT_CALLABLE), for the sign-in page and the admin's."""
+    return too_many(
+        request,
+        "Too many failed sign-ins for this account or from your network, so signing in is paused.",
+        settings.AXES_COOLOFF_TIME.total_seconds(),
+    )
+
+
 def signup(request):
     if request.user.is_authenticated:
         return redirect("library")
+    if request.method == "POST":
+        wait = SIGNUPS.wait(client_ip(request))
+        if wait is not None:
+            return too_many(request, "Too many accounts were created from your network recently.", wait)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        SIGNUPS.count(client_ip(request))
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}! Upload your first song to get started.")
         return redirect("library")

@@ -1,6 +1,6 @@
 """Upload benchmark: a 100 MB WAV through POST /api/tracks/ against `cp` of the same file.
 
-Starts the real server (gunicorn, as `make run` does) on a free loopback port
+Starts the real server (nginx in front of gunicorn, as `make run` does) on a free loopback port
 with its own throwaway data folder, uploads the file with a streamed multipart
 body several times (deleting the track between runs so the duplicate check does
 not short-circuit), and samples the server worker's RSS during each upload.
@@ -128,6 +128,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--direct", action="store_true", help="gunicorn without nginx in front (`serve --no-proxy`), for comparison"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="stemroom-bench-"))
@@ -165,7 +168,8 @@ def main():
 
         port = free_port()
         server = subprocess.Popen(
-            [python, "manage.py", "serve", "--no-worker", "--port", str(port), "--web-workers", "1"],
+            [python, "manage.py", "serve", "--no-worker", "--port", str(port), "--web-workers", "1"]
+            + (["--no-proxy"] if args.direct else []),
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -178,9 +182,10 @@ def main():
             except OSError:
                 time.sleep(0.2)
         time.sleep(1)
-        # serve -> gunicorn master -> one worker: the worker handles the upload.
-        gunicorn = children(server.pid)
-        workers = [w for master in gunicorn for w in children(master)] or gunicorn
+        # serve -> nginx master -> its worker, and serve -> gunicorn master -> one worker:
+        # nginx buffers the body to disk and gunicorn's worker handles the upload; both are sampled.
+        masters = children(server.pid)
+        workers = [w for master in masters for w in children(master)] or masters
 
         cp_times, up_times, growth = [], [], []
         for _ in range(args.runs):
@@ -203,12 +208,13 @@ def main():
 
         cp_rate = size_mb / statistics.median(cp_times)
         up_rate = size_mb / statistics.median(up_times)
-        print(f"file: {size_mb:.1f} MB WAV, {args.runs} runs each, medians")
+        shape = "gunicorn alone (--direct)" if args.direct else "nginx in front of gunicorn"
+        print(f"file: {size_mb:.1f} MB WAV, {args.runs} runs each, medians; server: {shape}")
         print(f"cp                     : {cp_rate:8.1f} MB/s  ({statistics.median(cp_times):.3f} s)")
         print(f"upload POST /api/tracks: {up_rate:8.1f} MB/s  ({statistics.median(up_times):.3f} s)")
         print(f"throughput ratio upload/cp: {up_rate / cp_rate:.2f}x (target >= 0.30x)")
         print(
-            f"server worker RSS growth: median {statistics.median(growth):.1f} MB, max {max(growth):.1f} MB (target < 50 MB)"
+            f"server RSS growth (nginx + gunicorn workers): median {statistics.median(growth):.1f} MB, max {max(growth):.1f} MB (target < 50 MB)"
         )
     finally:
         if server:

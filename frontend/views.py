@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from library.ingest import IngestError, ingest
 from library.models import Remix, Track
 from library.upload_handlers import upload_error
+from platform.throttling import UPLOADS
 from separation.models import SeparationJob
 from separation.serializers import StemSerializer
 
@@ -32,12 +33,18 @@ def home(request):
 def library(request):
     form = UploadForm()
     status = 200
-    if request.method == "POST":
+    # Checked before the form is read: a throttled upload is never probed or stored.
+    wait = UPLOADS.spend(request.user.pk) if request.method == "POST" else None
+    throttled = None
+    if wait is not None:
+        throttled = f"Too many uploads; wait {max(1, round(wait / 60))} minute(s) before the next one."
+        status = 429
+    elif request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         refused = upload_error(request)
         if refused:
-            form.add_error("file", refused)
-            status = 413
+            form.add_error("file", refused.message)
+            status = refused.status
         elif form.is_valid():
             try:
                 result = ingest(
@@ -65,8 +72,11 @@ def library(request):
         tracks = tracks.filter(Q(title__icontains=query) | Q(artist__icontains=query))
     tracks = tracks.order_by(SORTS.get(sort, "-created"))
     page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": query, "sort": sort, "sorts": SORTS}
-    return render(request, "frontend/library.html", context, status=status)
+    context = {"form": form, "page": page, "query": query, "sort": sort, "sorts": SORTS, "throttled": throttled}
+    response = render(request, "frontend/library.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @login_required
@@ -89,7 +99,7 @@ def karaoke(request, pk):
     context = {
         "track": track,
         "ready": track.latest_job_status == SeparationJob.Status.SUCCEEDED,
-        "splitting": track.latest_job_status in (SeparationJob.Status.QUEUED, SeparationJob.Status.RUNNING),
+        "splitting": track.latest_job_status in SeparationJob.UNFINISHED,
     }
     return render(request, "frontend/karaoke.html", context)
 

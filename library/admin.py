@@ -161,7 +161,7 @@ class TrackAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_latest_job()
+        return super().get_queryset(request).with_latest_job(as_owner_sees_it=False)
 
     @admin.display(description="length", ordering="duration")
     def length(self, track):
@@ -324,10 +324,25 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
 @admin.register(Mixdown)
 class MixdownAdmin(admin.ModelAdmin):
-    list_display = ["remix", "status", "created", "finished_at"]
+    list_display = ["remix", "status", "worker", "attempts", "created", "finished_at"]
     list_select_related = ["remix"]
     list_filter = ["status"]
-    readonly_fields = ["remix", "stems", "status", "mp3", "flac", "error", "created", "finished_at"]
+    readonly_fields = [
+        "remix",
+        "stems",
+        "status",
+        "mp3",
+        "flac",
+        "error",
+        "created",
+        "queued_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "attempts",
+        "worker",
+        "task_id",
+    ]
 
     def has_add_permission(self, request):
         # Renders come from the remix API; an admin "add" had no remix to render (500).

@@ -1,16 +1,20 @@
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
-from platform.api_errors import APIError
+from accounts.quotas import quota_for
+from platform.api_errors import APIError, JSONParser
+from platform.throttling import UPLOADS
 from separation import services as separation
 from separation.models_install import has_checkpoint, model_dir
 from separation.serializers import JobSerializer, SeparationRequestSerializer
 
+from .api_jobs import too_many_jobs_as_429
 from .ingest import IngestError, ingest
 from .lyrics_api import LyricsSerializer, lrc_from_upload
 from .models import Lyrics, Track
@@ -19,6 +23,17 @@ from .streaming import ranged_file_response
 from .upload_handlers import upload_error
 
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
+
+
+class UploadThrottle(BaseThrottle):
+    """One count of ``UPLOADS`` (per user, shared with the library page) per upload request."""
+
+    def allow_request(self, request, view):
+        self.waiting = UPLOADS.spend(request.user.pk)
+        return self.waiting is None
+
+    def wait(self):
+        return self.waiting
 
 
 @extend_schema_view(
@@ -36,6 +51,13 @@ class TrackViewSet(viewsets.ModelViewSet):
     ordering_fields = ["title", "artist", "created", "duration", "size"]
     ordering = ["-created"]
 
+    def get_throttles(self):
+        # Only uploads: the library's reads stay as fast as the benchmark measures them.
+        return [UploadThrottle()] if self.action == "create" else []
+
+    def throttled(self, request, wait):
+        raise exceptions.Throttled(wait, detail="Too many uploads; wait a little before the next one.")
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Track.objects.none()
@@ -45,7 +67,7 @@ class TrackViewSet(viewsets.ModelViewSet):
         uploaded = request.FILES.get("file")
         refused = upload_error(request)
         if refused:
-            raise APIError(refused, code="file_too_large", status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            raise APIError(refused.message, code=refused.code, status=refused.status)
         fields = TrackUploadSerializer(
             data={k: v for k, v in request.data.items() if k in {"title", "artist"}}, partial=True
         )
@@ -88,7 +110,7 @@ class TrackViewSet(viewsets.ModelViewSet):
         """POST asks for stems (``{"model": "2stems"}``); GET lists this track's jobs."""
         track = self.get_object()
         if request.method == "GET":
-            jobs = separation.jobs_for_audio(track.sha256)
+            jobs = separation.jobs_for_audio(track.sha256).asked_for_by(request.user).with_request_of(request.user)
             return Response(JobSerializer(jobs, many=True).data)
         wanted = SeparationRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
@@ -100,9 +122,15 @@ class TrackViewSet(viewsets.ModelViewSet):
                 code="model_not_installed",
                 status=400,
             )
-        job, created = separation.request_separation(
-            sha256=track.sha256, source=track.original.name, model=model, user=request.user
-        )
+        with too_many_jobs_as_429():
+            job, created = separation.request_separation(
+                sha256=track.sha256,
+                source=track.original.name,
+                model=model,
+                user=request.user,
+                seconds=track.duration,
+                max_in_flight=quota_for(request.user).max_active_jobs,
+            )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
     @extend_schema(methods=["GET"], responses=LyricsSerializer)

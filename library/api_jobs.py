@@ -1,4 +1,6 @@
-"""Separation jobs and stems, as seen from a library: you see the jobs of audio you own."""
+"""Separation jobs and stems, as seen from a library: you see the jobs you asked for, and your remixes' stems."""
+
+from contextlib import contextmanager
 
 from django.db.models import Q
 from django.http import Http404
@@ -8,12 +10,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.quotas import quota_for
 from platform.api_errors import APIError
 from separation import services
 from separation.models import SeparationJob, Stem
 from separation.serializers import JobSerializer, StemSerializer
 
-from .models import Track
 from .streaming import ranged_file_response
 
 # Not "format": DRF reads ?format= to pick a renderer.
@@ -23,11 +25,22 @@ STEM_RENDITIONS = {"mp3", "flac"}
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
 
 
+@contextmanager
+def too_many_jobs_as_429():
+    try:
+        yield
+    except services.TooManyJobs as exc:
+        raise APIError(str(exc), code="too_many_jobs", status=status.HTTP_429_TOO_MANY_REQUESTS) from None
+
+
 def jobs_visible_to(user):
-    """Jobs for audio in your library, and the stems your remixes (forks included) are made of."""
-    return SeparationJob.objects.filter(
-        Q(sha256__in=Track.objects.owned_by(user).values("sha256")) | Q(remixes__owner=user)
-    ).distinct()
+    """Jobs you asked for, and the stems your remixes (forks included) are made of.
+
+    Owning the same audio is not enough: someone else's job for it appears only once you ask for stems.
+    """
+    return (
+        SeparationJob.objects.filter(Q(requests__user=user) | Q(remixes__owner=user)).distinct().with_request_of(user)
+    )
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -46,27 +59,32 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        """Withdraw your request; the job itself stops only when nobody else who asked for it still wants it."""
         job = self.get_object()
-        if not job.cancel():
+        shown = job.status_as_seen
+        if shown not in SeparationJob.UNFINISHED or not services.cancel_request(request.user, job):
             raise APIError(
-                f"Only queued or running jobs can be cancelled; this one is {job.status}.",
+                f"Only queued or running jobs can be cancelled; this one is {shown}.",
                 code="not_cancellable",
                 status=409,
             )
-        job.refresh_from_db()
-        return Response(self.get_serializer(job).data)
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
+        """Ask again for a job that failed, or that you (or everyone) cancelled."""
         job = self.get_object()
-        if job.status not in (SeparationJob.Status.FAILED, SeparationJob.Status.CANCELLED):
+        shown = job.status_as_seen
+        if shown not in SeparationJob.RETRYABLE:
             raise APIError(
-                f"Only failed or cancelled jobs can be retried; this one is {job.status}.",
+                f"Only failed or cancelled jobs can be retried; this one is {shown}.",
                 code="not_retryable",
                 status=409,
             )
-        job = services.retry(job)
+        with too_many_jobs_as_429():
+            job = services.retry_request(request.user, job, max_in_flight=quota_for(request.user).max_active_jobs)
+        job = jobs_visible_to(request.user).prefetch_related("stems").get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Peaks.")})

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
 from accounts.quotas import quota_for
+from separation.jobs import is_disk_full
 
 from . import audio_probe
 from .models import Track
-from .upload_handlers import size_limit_message
+from .upload_handlers import STORAGE_FULL_MESSAGE, size_limit_message
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +66,8 @@ def ingest(owner, uploaded, *, title="", artist="") -> Ingested:
         if existing:
             return Ingested(existing, created=False)
 
-        used = Track.objects.storage_used_by(owner)
-        if used + size > quota.storage_bytes:
-            raise IngestError(
-                f"Not enough storage left: this file needs {_mb(size)}, and {_mb(max(quota.storage_bytes - used, 0))} "
-                f"of your {_mb(quota.storage_bytes)} quota is free. Delete some tracks to make room.",
-                code="quota_exceeded",
-                status=413,
-            )
+        # A first look, to spare probing a file that cannot fit; _store decides under a lock.
+        _check_room(owner, size, quota)
 
         try:
             info = audio_probe.probe(path, max_seconds=quota.max_track_seconds)
@@ -93,13 +89,38 @@ def ingest(owner, uploaded, *, title="", artist="") -> Ingested:
             channels=info.channels,
             size=size,
         )
-        return _store(track, uploaded, cover)
+        return _store(track, uploaded, cover, quota)
 
 
-def _store(track, uploaded, cover):
+def _check_room(owner, size, quota):
+    used = Track.objects.storage_used_by(owner)
+    if used + size > quota.storage_bytes:
+        raise IngestError(
+            f"Not enough storage left: this file needs {_mb(size)}, and {_mb(max(quota.storage_bytes - used, 0))} "
+            f"of your {_mb(quota.storage_bytes)} quota is free. Delete some tracks to make room.",
+            code="quota_exceeded",
+            status=413,
+        )
+
+
+def _lock_storage_of(owner):
+    """Hold the owner's row until this transaction ends, so their uploads take turns at the quota check.
+
+    Without it, parallel uploads all read the same free space and all fit (eight 1 MB files
+    into a 3 MB quota). PostgreSQL queues them on the row lock (FOR NO KEY UPDATE, which
+    still lets other rows reference the user meanwhile); SQLite has no row locks, but every
+    transaction here begins IMMEDIATE (settings.DATABASES), taking the database's write lock.
+    """
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=owner.pk).values_list("pk"))
+
+
+def _store(track, uploaded, cover, quota):
     stored = []
     try:
         with transaction.atomic():
+            _lock_storage_of(track.owner)
+            # The sum counts every track committed before the lock was ours; ours counts on commit.
+            _check_room(track.owner, track.size, quota)
             # FileSystemStorage moves a temp upload with a rename: atomic on one filesystem.
             track.original.save(track.original_name, uploaded, save=False)
             stored.append(track.original.name)
@@ -114,8 +135,11 @@ def _store(track, uploaded, cover):
         if existing is None:
             raise
         return Ingested(existing, created=False)
-    except BaseException:
+    except BaseException as exc:
         _delete_stored(track, stored)
+        _delete_partial(track)
+        if is_disk_full(exc):
+            raise IngestError(STORAGE_FULL_MESSAGE, code="storage_full", status=507) from None
         raise
     return Ingested(track, created=True)
 
@@ -126,6 +150,18 @@ def _delete_stored(track, names):
             track.original.storage.delete(name)
         except OSError:
             logger.exception("Could not remove %s after a failed upload", name)
+
+
+def _delete_partial(track):
+    """A copy cut short (a full disk) leaves a file the storage never named back to us:
+    every stored name of this track starts with its id (``original_path``, ``cover_path``)."""
+    storage = track.original.storage
+    for folder in (f"tracks/{track.owner_id}", f"covers/{track.owner_id}"):
+        try:
+            _, names = storage.listdir(folder)
+        except (FileNotFoundError, NotImplementedError):
+            continue
+        _delete_stored(track, [f"{folder}/{name}" for name in names if name.startswith(str(track.id))])
 
 
 class _on_disk:

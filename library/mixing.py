@@ -46,7 +46,10 @@ def normalize(stems, stem_names):
         for number in ("gain_db", "pan"):
             if isinstance(value[number], bool) or not isinstance(value[number], int | float):
                 raise SettingsError(f"{name}.{number}: must be a number.")
-            if not math.isfinite(value[number]):
+            # Only floats can be infinite or NaN. JSON integers have no size limit, and
+            # math.isfinite() of one with 400 digits raises OverflowError; the range
+            # checks below compare such an integer exactly and refuse it.
+            if isinstance(value[number], float) and not math.isfinite(value[number]):
                 raise SettingsError(f"{name}.{number}: must be a finite number.")
         low, high = GAIN_DB_RANGE
         if not low <= value["gain_db"] <= high:

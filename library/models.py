@@ -1,18 +1,26 @@
+import logging
 import secrets
+import shutil
 import uuid
-from pathlib import PurePosixPath
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
 
-from separation.models import SeparationJob
+from separation.engines.base import EngineError
+from separation.jobs import BackgroundJob
+from separation.models import SeparationJob, SeparationRequest
+
+logger = logging.getLogger(__name__)
 
 
 def original_path(track, filename):
-    suffix = PurePosixPath(filename).suffix.lower()[:10]
-    return f"tracks/{track.owner_id}/{track.id}{suffix}"
+    # Named by the format ffprobe detected, never by the uploader's name: an "evil.php"
+    # that holds MP3 audio is stored as .mp3 (original_name keeps what they called it).
+    return f"tracks/{track.owner_id}/{track.id}{EXTENSIONS.get(track.codec, '.audio')}"
 
 
 def cover_path(track, filename):
@@ -23,13 +31,34 @@ class TrackQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
-    def with_latest_job(self, model="2stems"):
-        """Annotate each track with its audio's newest job for ``model``: one query for any number of tracks."""
-        newest = SeparationJob.objects.filter(sha256=OuterRef("sha256"), model=model).order_by("-queued_at")
+    def with_latest_job(self, model="2stems", *, as_owner_sees_it=True):
+        """Annotate each track with the newest job for ``model`` its owner asked for: one query for any number.
+
+        Another person's job for the same audio stays out of sight until the owner asks for
+        stems; a request the owner withdrew shows as cancelled, whatever the shared job does.
+        ``as_owner_sees_it=False`` (the admin): the audio's newest job, whoever asked.
+        """
+        if not as_owner_sees_it:
+            audio = SeparationJob.objects.filter(sha256=OuterRef("sha256"), model=model).order_by("-queued_at")
+            return self.annotate(
+                latest_job_id=Subquery(audio.values("id")[:1]),
+                latest_job_status=Subquery(audio.values("status")[:1]),
+                latest_job_progress=Subquery(audio.values("progress")[:1]),
+            )
+        newest = (
+            SeparationRequest.objects.filter(user=OuterRef("owner"), job__sha256=OuterRef("sha256"), job__model=model)
+            .annotate(
+                shown_status=Case(
+                    When(cancelled_at__isnull=False, then=Value(SeparationJob.Status.CANCELLED)),
+                    default=F("job__status"),
+                )
+            )
+            .order_by("-job__queued_at")
+        )
         return self.annotate(
-            latest_job_id=Subquery(newest.values("id")[:1]),
-            latest_job_status=Subquery(newest.values("status")[:1]),
-            latest_job_progress=Subquery(newest.values("progress")[:1]),
+            latest_job_id=Subquery(newest.values("job_id")[:1]),
+            latest_job_status=Subquery(newest.values("shown_status")[:1]),
+            latest_job_progress=Subquery(newest.values("job__progress")[:1]),
         )
 
     def storage_used_by(self, user):
@@ -81,8 +110,21 @@ CONTENT_TYPES = {
     "vorbis": "audio/ogg",
     "opus": "audio/ogg",
 }
+# The stored original's extension, for each codec ingest accepts (library.audio_probe).
+EXTENSIONS = {
+    "mp3": ".mp3",
+    "aac": ".m4a",
+    "alac": ".m4a",
+    "flac": ".flac",
+    "vorbis": ".ogg",
+    "opus": ".ogg",
+}
 for _pcm in ("pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8"):
     CONTENT_TYPES[_pcm] = "audio/wav"
+    EXTENSIONS[_pcm] = ".wav"
+# Big-endian PCM comes in AIFF.
+for _pcm in ("pcm_s16be", "pcm_s24be", "pcm_s32be", "pcm_f32be"):
+    EXTENSIONS[_pcm] = ".aiff"
 
 
 class Lyrics(models.Model):
@@ -231,28 +273,48 @@ class ShareLink(models.Model):
         return f"Share of {self.remix} ({'revoked' if self.revoked_at else 'live'})"
 
 
-class Mixdown(models.Model):
-    """A remix rendered to MP3 and FLAC on the server, for downloads."""
+class Mixdown(BackgroundJob):
+    """A remix rendered to MP3 and FLAC on the server, for downloads (a background job: separation.jobs)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+    TASK = "library.tasks.render_mixdown"
+    ACTIVITY = "rendering this mixdown"
+    expected_errors = (EngineError, OSError, RuntimeError)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     remix = models.ForeignKey(Remix, on_delete=models.CASCADE, related_name="mixdowns")
     # The mixer settings this render used: a newer edit of the remix makes it stale.
     stems = models.JSONField()
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     mp3 = models.FileField(max_length=300, blank=True)
     flac = models.FileField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
 
     def __str__(self):
         return f"Mixdown of {self.remix} ({self.status})"
+
+    @property
+    def storage_base(self):
+        return f"mixdowns/{self.remix_id}/{self.pk.hex}"
+
+    @property
+    def scratch_prefix(self):
+        return f"mixdown-{self.pk.hex[:8]}-"
+
+    def task_options(self):
+        return {"task_name": f"mixdown {self.pk.hex[:8]}"}
+
+    def failure_message(self, exc):
+        if isinstance(exc, self.expected_errors):
+            return f"Rendering failed: {exc}"
+        return super().failure_message(exc)
+
+    def discard_partial_output(self):
+        for name in (f"{self.storage_base}.flac", f"{self.storage_base}.mp3"):
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.exception("Could not remove %s", name)
+        for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"{self.scratch_prefix}*"):
+            shutil.rmtree(leftover, ignore_errors=True)

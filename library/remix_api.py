@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -51,11 +50,16 @@ class RemixViewSet(viewsets.ModelViewSet):
         remix = self.get_object()
         if not remix.available:
             raise APIError(remix.unavailable_reason, code="remix_unavailable", status=409)
-        latest = remix.mixdowns.filter(stems=remix.stems).exclude(status=Mixdown.Status.FAILED).first()
-        if latest:
+        latest = remix.mixdowns.filter(stems=remix.stems).live().first()
+        if latest and latest.is_orphaned():
+            # Its worker died: requeue it now (or fail it, after too many deaths) rather than
+            # hand back a render that will never finish.
+            latest.recover()
+            latest.refresh_from_db()
+        if latest and latest.status in Mixdown.LIVE:
             return Response(MixdownSerializer(latest).data)
         mixdown = Mixdown.objects.create(remix=remix, stems=remix.stems)
-        transaction.on_commit(lambda: enqueue_mixdown(mixdown))
+        enqueue_mixdown(mixdown)
         return Response(MixdownSerializer(mixdown).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=MixdownSerializer(many=True))

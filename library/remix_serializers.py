@@ -119,9 +119,14 @@ class RemixSerializer(serializers.ModelSerializer):
             track = attrs.get("track")
             if track is None:
                 raise serializers.ValidationError({"track": ["This field is required."]})
+            # Stems the owner asked for (and still wants): someone else's job is not theirs to use unasked.
             job = (
                 SeparationJob.objects.for_audio(track.sha256, "2stems")
-                .filter(status=SeparationJob.Status.SUCCEEDED)
+                .filter(
+                    status=SeparationJob.Status.SUCCEEDED,
+                    requests__user=track.owner,
+                    requests__cancelled_at__isnull=True,
+                )
                 .first()
             )
             if job is None:

@@ -16,6 +16,8 @@ def delete_track_files(sender, instance, **kwargs):
     other = Track.objects.filter(sha256=instance.sha256).exclude(pk=instance.pk).first()
     if other:
         separation.move_source(instance.sha256, instance.original.name, other.original.name)
+        # The owner's requests go with their copy: no more access to the stems through them.
+        separation.withdraw_all(instance.owner_id, instance.sha256)
     else:
         in_use = Remix.objects.filter(job__sha256=instance.sha256).values_list("job_id", flat=True)
         separation.forget_audio(instance.sha256, keep=list(in_use))

@@ -7,11 +7,20 @@ send; a multi-range request gets the whole file (RFC 9110 allows that).
 
 import re
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+# More digits than any file size can have: such a number only means "beyond the end".
+# Parsing it whole would be slow, and int() refuses over 4300 digits with ValueError.
+MAX_DIGITS = 18
+
+
+def _offset(digits):
+    return int(digits) if len(digits) <= MAX_DIGITS else 10**MAX_DIGITS
 
 
 def parse_range(header, size):
@@ -24,12 +33,12 @@ def parse_range(header, size):
         return None
     if first == "":
         # A suffix range: the last N bytes.
-        length = int(last)
+        length = _offset(last)
         if length == 0:
             return "unsatisfiable"
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _offset(first)
+    end = _offset(last) if last else size - 1
     if start >= size or end < start:
         return "unsatisfiable"
     return start, min(end, size - 1)
@@ -58,7 +67,10 @@ def ranged_file_response(request, fieldfile, *, content_type, download_name=None
         wanted = None  # The client's copy is stale: send the whole new file.
 
     if wanted == "unsatisfiable":
-        response = HttpResponse(status=416)
+        response = JsonResponse(
+            {"detail": f"The requested range is outside this file ({size} bytes).", "code": "range_not_satisfiable"},
+            status=416,
+        )
         response["Content-Range"] = f"bytes */{size}"
     elif wanted is None:
         response = FileResponse(storage.open(fieldfile.name, "rb"), content_type=content_type)

@@ -10,10 +10,12 @@ is left on the request for the view to report, since the parser swallows
 import hashlib
 import queue
 import threading
+from typing import NamedTuple
 
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
 from accounts.quotas import quota_for
+from separation.jobs import is_disk_full
 
 # Multipart framing (boundaries, headers, other small fields) on top of the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -22,14 +24,26 @@ ERROR_ATTRIBUTE = "stemroom_upload_error"
 MAX_CHUNKS_IN_FLIGHT = 8
 
 
+class UploadRefused(NamedTuple):
+    message: str
+    code: str
+    status: int
+
+
 def upload_error(request):
-    """The message set by the handler when it refused the upload, or None."""
+    """Why the handler refused the upload (an ``UploadRefused``), or None."""
     django_request = getattr(request, "_request", request)
     return getattr(django_request, ERROR_ATTRIBUTE, None)
 
 
 def size_limit_message(limit):
     return f"The file is larger than the {limit / 1024**2:.0f} MB upload limit."
+
+
+STORAGE_FULL_MESSAGE = (
+    "The server's storage is full, so the file could not be saved; nothing was kept. "
+    "Try again later, or tell the administrator."
+)
 
 
 class BackgroundSink:
@@ -102,7 +116,7 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         if self.request_length and self.request_length > self.limit + MULTIPART_OVERHEAD_BYTES:
-            self._refuse()
+            self._refuse(UploadRefused(size_limit_message(self.limit), "file_too_large", 413))
         super().new_file(*args, **kwargs)
         self._close_sink()
         self.sink = BackgroundSink(self.file)
@@ -111,11 +125,17 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit:
-            self._refuse()
-        self.sink.write(raw_data)
+            self._refuse(UploadRefused(size_limit_message(self.limit), "file_too_large", 413))
+        try:
+            self.sink.write(raw_data)
+        except OSError as exc:
+            self._refuse_unless_disk_full(exc)
 
     def file_complete(self, file_size):
-        sha256 = self.sink.finish()
+        try:
+            sha256 = self.sink.finish()
+        except OSError as exc:
+            self._refuse_unless_disk_full(exc)
         self.sink = None
         uploaded = super().file_complete(file_size)
         uploaded.sha256 = sha256
@@ -130,8 +150,16 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
             sink, self.sink = self.sink, None
             sink.close()
 
-    def _refuse(self):
+    def _refuse(self, refused):
         self._close_sink()
-        setattr(self.request, ERROR_ATTRIBUTE, size_limit_message(self.limit))
-        # Reading on would only waste time and disk; the client gets its 413 now.
+        # The temp file goes now: the parser forgets a file it stopped half-way.
+        if getattr(self, "file", None) is not None:
+            self.file.close()
+        setattr(self.request, ERROR_ATTRIBUTE, refused)
+        # Reading on would only waste time and disk; the client gets its answer now.
         raise StopUpload(connection_reset=True)
+
+    def _refuse_unless_disk_full(self, exc):
+        if not is_disk_full(exc):
+            raise exc
+        self._refuse(UploadRefused(STORAGE_FULL_MESSAGE, "storage_full", 507))

@@ -7,7 +7,7 @@ errors. Clients can show ``detail`` and branch on ``code``.
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, parsers
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -56,3 +56,17 @@ def exception_handler(exc, context):
             body["detail"] = f"{field}: {_first_message(messages)}"
     response.data = body
     return response
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a 400 for JSON nested too deeply to parse.
+
+    Python's json module recurses once per bracket: 100,000 ``[`` raise RecursionError,
+    which DRF does not catch (it is not a ValueError) and which would end in a 500.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the document is nested too deeply.") from None

@@ -1,8 +1,11 @@
 """``GET /healthz``: can this installation separate a song right now?
 
-No authentication, so load balancers and ``docker compose`` can call it; it says what
-is wrong without revealing paths, hosts or user data. 200 with ``"status": "ok"`` when
-every check passes, 503 with ``"status": "fail"`` otherwise:
+No authentication, so load balancers and ``docker compose`` can call it: 200 with
+``{"status": "ok"}`` when every check passes, 503 with ``{"status": "fail"}`` otherwise.
+That is all an anonymous caller learns (queue depth and worker counts are nobody
+else's business). Staff signed in to the site, or a monitor sending the configured
+``HEALTHZ_TOKEN`` (``Authorization: Bearer <token>``, or ``?token=<token>``), also get
+each check, which says what is wrong without revealing paths, hosts or user data:
 
 - database: a ``SELECT 1`` answers.
 - broker: django-q2's ORM broker table (``OrmQ``) can be queried.
@@ -17,8 +20,10 @@ every check passes, 503 with ``"status": "fail"`` otherwise:
 import logging
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_q.conf import Conf
@@ -42,7 +47,25 @@ def healthz(request):
         "model": _check(check_model),
     }
     ok = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)
+    body = {"status": "ok" if ok else "fail"}
+    if may_see_details(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+def may_see_details(request):
+    token = settings.HEALTHZ_TOKEN
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            given = request.GET.get("token", "")
+        if given and constant_time_compare(given.strip(), token):
+            return True
+    try:
+        return request.user.is_active and request.user.is_staff
+    except DatabaseError:
+        # The session could not be read: the database is what is failing, and the status says so.
+        return False
 
 
 def _check(probe):

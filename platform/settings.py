@@ -5,7 +5,9 @@ the django-q2 ORM broker and local files under ``var/``. Production sets
 ``STEMROOM_ENV=production`` and must then provide a secret key and hosts.
 """
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,14 +48,41 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_rate(name, default):
+    """A rate such as ``5/hour``, ``10/15m`` or ``off``; checked here so a typo stops start-up."""
+    from platform.throttling import parse_rate
+
+    raw = os.environ.get(name) or default
+    try:
+        parse_rate(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return raw
+
+
 PRODUCTION = env_str("STEMROOM_ENV", "development") == "production"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# --- DEBUG and the secret key (issue 9, production) ---
+# Opt-in for developers (DEBUG=1): `make run` is also how people serve their own
+# households, and Django's debug pages show settings and every URL pattern.
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
+GENERATE_SECRET_KEY = (
+    'python -c "from django.core.management.utils import get_random_secret_key; print(get_random_secret_key())"'
+)
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when STEMROOM_ENV=production")
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set when STEMROOM_ENV=production; generate one with: {GENERATE_SECRET_KEY}"
+        )
     SECRET_KEY = "stemroom-development-key-not-for-production"
+# Django's own deploy check (security.W009) asks for at least 50 characters and 5 unique ones.
+elif PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for production: it needs at least 50 random characters "
+        f"(and not a 'django-insecure-' key). Generate one with: {GENERATE_SECRET_KEY}"
+    )
+# --- end DEBUG and the secret key ---
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -74,6 +103,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "platform.apps.PlatformConfig",
     "accounts",
     "separation",
@@ -83,6 +113,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "platform.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +122,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it can turn a locked-out sign-in (set by the axes backend) into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "platform.urls"
@@ -141,6 +174,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The axes backend refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "library"
 LOGOUT_REDIRECT_URL = "login"
@@ -178,6 +216,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 STEMROOM_QUOTA_STORAGE_BYTES = env_int("STEMROOM_QUOTA_STORAGE_BYTES", 5 * 1024**3)
 STEMROOM_MAX_UPLOAD_BYTES = env_int("STEMROOM_MAX_UPLOAD_BYTES", 200 * 1024**2)
 STEMROOM_MAX_TRACK_SECONDS = env_int("STEMROOM_MAX_TRACK_SECONDS", 20 * 60)
+# Wall-clock limit on reading and measuring one upload with ffprobe/ffmpeg: a file that takes
+# longer is refused (422 decode_timeout). Measuring stops at the length limit, so an honest
+# 20-minute file needs ~1-2 s here; 30 s leaves room for a loaded machine.
+STEMROOM_DECODE_TIMEOUT_SECONDS = env_int("STEMROOM_DECODE_TIMEOUT_SECONDS", 30)
+# Separations one person may have queued or running at once (asking for more answers 429).
+STEMROOM_MAX_ACTIVE_JOBS = env_int("STEMROOM_MAX_ACTIVE_JOBS", 3)
 
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
@@ -185,7 +229,8 @@ FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API client then gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # Bad tokens are counted per client address (429 past STEMROOM_TOKEN_FAILURE_RATE).
+        "accounts.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -240,12 +285,60 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "stemroom_cache",
-    }
+    },
+    # Throttle and lockout counters (platform.throttling, django-axes): the same database,
+    # their own table, so a flood of new counters can never cull the workers' stats above,
+    # and tests can clear them alone. MAX_ENTRIES is high because Django's database cache
+    # culls a third of its rows when it passes that: counters must not vanish under attack.
+    "throttles": {
+        "BACKEND": "platform.throttling.CounterCache",
+        "LOCATION": "stemroom_throttle",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
 }
+
+# --- Throttles and lockouts (README "Limits and throttles") ---
+# Proxies whose X-Forwarded-For / X-Real-IP we believe (platform.client_ip): addresses or
+# networks. The default trusts a proxy on this machine (nginx in front of gunicorn); in
+# compose the proxy is another container, so set its network, e.g. 172.16.0.0/12.
+STEMROOM_TRUSTED_PROXIES = env_list("STEMROOM_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+# Sign-in: after this many failures for one account, or from one address, sign-in is refused
+# (429) for the cool-off; every further try restarts it. "username" and "ip_address" lock
+# separately; "username+ip_address" locks only that account from that address.
+STEMROOM_LOGIN_FAILURE_LIMIT = env_int("STEMROOM_LOGIN_FAILURE_LIMIT", 5)
+STEMROOM_LOGIN_COOLOFF_MINUTES = env_int("STEMROOM_LOGIN_COOLOFF_MINUTES", 15)
+STEMROOM_LOGIN_LOCKOUT = env_list("STEMROOM_LOGIN_LOCKOUT", ["username", "ip_address"])
+# Bad `Authorization: Token` headers per client address; past it, every token from there gets 429.
+STEMROOM_TOKEN_FAILURE_RATE = env_rate("STEMROOM_TOKEN_FAILURE_RATE", "10/15m")
+# Accounts created per client address.
+STEMROOM_SIGNUP_RATE = env_rate("STEMROOM_SIGNUP_RATE", "5/hour")
+# Uploads (API and library page together) per user.
+STEMROOM_UPLOAD_RATE = env_rate("STEMROOM_UPLOAD_RATE", "120/hour")
+
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "throttles"
+AXES_FAILURE_LIMIT = STEMROOM_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=STEMROOM_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [p.split("+") if "+" in p else p for p in STEMROOM_LOGIN_LOCKOUT]
+for _part in "+".join(STEMROOM_LOGIN_LOCKOUT).split("+"):
+    if _part not in {"username", "ip_address", "user_agent"}:
+        raise ImproperlyConfigured(f"STEMROOM_LOGIN_LOCKOUT: {_part!r} is not username, ip_address or user_agent")
+for _proxy in STEMROOM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"STEMROOM_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "platform.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# The cache handler writes no attempt rows, so axes' admin pages would only ever be empty.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
-# A running job's worker writes a heartbeat this often; a job whose heartbeat is
-# older than SEPARATION_STALE_SECONDS is presumed orphaned (worker killed) and recovered.
+# A running job's worker (separation or mixdown: separation.jobs) writes a heartbeat this
+# often; a job whose heartbeat is older than SEPARATION_STALE_SECONDS is presumed orphaned
+# (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
 # Models each worker loads as it starts, so the first job does not pay for TensorFlow's start-up.
@@ -259,9 +352,77 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# --- HTTPS and browser security (issue 9, production) ---
+# Production runs behind a reverse proxy that terminates TLS and sets
+# X-Forwarded-Proto; the proxy must overwrite any value a client sends.
 if PRODUCTION:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# The container healthcheck calls /healthz over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading is a hard-to-undo promise about a whole domain: its owner opts in, so
+# the deploy check's reminder (security.W021) is not a fault of this installation.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+# One policy for every page (platform.middleware.ContentSecurityPolicyMiddleware), in
+# development too, so the browser tests run under it. Inline style attributes are
+# allowed (the admin's templates use them); inline scripts are not.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "style-src-attr 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    ),
+)
+# Without DEBUG, WhiteNoise would serve only collected files (STATIC_ROOT); outside
+# production it serves them straight from the apps, so `make run` needs no collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+# --- end HTTPS and browser security ---
+
+# --- Errors (issue 9): JSON for API clients, branded pages for people ---
+# platform.error_views handles Django's own 400/403/404/500; this parser turns JSON
+# nested too deeply for Python's parser into a 400.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "platform.api_errors.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+CSRF_FAILURE_VIEW = "platform.error_views.csrf_failure"
+# --- end errors ---
+
+# --- /healthz details (issue 9) ---
+# Anonymous callers get only ok/fail; staff, or a monitor sending this token
+# (Authorization: Bearer <token>), also get each check. Empty: staff only.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+# --- end /healthz details ---
+
+# --- Stale temp files (issue 9) ---
+# Upload temp files and mixdown scratch folders untouched for this long belong to a
+# killed process; platform.tempfiles removes them at start-up and every 15 minutes.
+UPLOAD_TEMP_MAX_AGE_MINUTES = env_int("UPLOAD_TEMP_MAX_AGE_MINUTES", 60)
+# --- end stale temp files ---
 
 # --- Separation engine ---
 # Where `manage.py install_models` puts Spleeter checkpoints (one folder per model, e.g. 2stems/).

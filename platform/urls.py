@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from library import sharing
@@ -8,16 +10,32 @@ from library.api import TrackViewSet
 from library.api_jobs import JobViewSet, StemViewSet
 from library.remix_api import RemixViewSet, ShareLinkViewSet
 from platform.health import healthz
+from platform.middleware import policy_with
 from separation.dashboard import MonitoringStatsView, monitoring_view
 
+
+class APIDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI; its page template has an inline <style>, so this page alone allows inline styles."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = policy_with(
+            settings.CONTENT_SECURITY_POLICY, "style-src", "'unsafe-inline'"
+        )
+        return response
+
+
+# No format-suffix routes (/api/tracks/<id>/audio.json/): the API speaks JSON only, and
+# every suffix route of a custom action raised TypeError (the action takes no `format`)
+# and answered 500. `?format=` still picks a renderer.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("tracks", TrackViewSet, basename="track")
 router.register("jobs", JobViewSet, basename="job")
 router.register("stems", StemViewSet, basename="stem")
 router.register("remixes", RemixViewSet, basename="remix")
 router.register("shares", ShareLinkViewSet, basename="share")
-# No format-suffix routes: every custom action's .json twin raised TypeError (issue 9, item 7).
-router.include_format_suffixes = False
 
 # What a share link opens, for anyone holding it (library.sharing).
 share_urls = [
@@ -36,9 +54,17 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/monitoring/", MonitoringStatsView.as_view(), name="api-monitoring"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as its own file, so the docs page
+    # runs under the Content-Security-Policy (no inline script).
+    path("api/docs/", APIDocsView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("accounts/", include("accounts.urls")),
     path("s/<str:token>/", include(share_urls)),
     path("", include("frontend.urls")),
 ]
+
+# JSON under /api/, branded pages elsewhere (platform.error_views).
+handler400 = "platform.error_views.bad_request"
+handler403 = "platform.error_views.permission_denied"
+handler404 = "platform.error_views.page_not_found"
+handler500 = "platform.error_views.server_error"

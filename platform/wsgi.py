@@ -14,3 +14,9 @@ keep_large_blocks_on_heap()
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
 application = get_wsgi_application()
+
+# A web worker killed mid-upload leaves its temp file behind: each new server
+# process sweeps what is stale (the task queue also does, every 15 minutes).
+from platform.tempfiles import remove_stale_temp_files  # noqa: E402 (needs Django set up)
+
+remove_stale_temp_files()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system packages Stemroom needs, or say in one line how to.
-#   install_system.sh run   -> ffmpeg
+#   install_system.sh run   -> ffmpeg, nginx (the buffering front of `make run`)
 #   install_system.sh test  -> also Chromium (browser tests), PostgreSQL 15
 #                              (the Postgres test run) and espeak-ng (test songs)
 set -euo pipefail
@@ -8,6 +8,8 @@ set -euo pipefail
 mode=${1:-run}
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+# nginx lives in /usr/sbin, not on every PATH.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "$mode" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)

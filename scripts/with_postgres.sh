@@ -27,11 +27,13 @@ trap stop EXIT
 
 "${as_owner[@]}" "$PG_BIN/initdb" -D "$work/data" -U stemroom --auth=trust -E UTF8 --no-sync >/dev/null
 # Durability is pointless for a cluster that lives for one test run.
-"${as_owner[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-  start >/dev/null
+options="-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+"${as_owner[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "$options" start >/dev/null
 "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U stemroom stemroom
 
 export DATABASE_URL="postgres://stemroom@127.0.0.1:$port/stemroom"
+# For the fault test that stops PostgreSQL mid-job and starts it again (tests/test_job_faults.py).
+export STEMROOM_TEST_PG_BIN="$PG_BIN" STEMROOM_TEST_PG_DATA="$work/data" STEMROOM_TEST_PG_LOG="$work/server.log"
+export STEMROOM_TEST_PG_OPTIONS="$options"
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on port $port"
 "$@"

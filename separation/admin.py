@@ -6,9 +6,6 @@ fills in the ``prepare_page``/``audio`` hooks. The monitoring dashboard is
 ``separation.dashboard``, linked from the admin index and the job list.
 """
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Case, DurationField, ExpressionWrapper, F, Value, When
@@ -22,7 +19,7 @@ from django.utils.text import Truncator
 from django_q.models import Task
 
 from . import charts, operations
-from .models import SeparationJob, Stem
+from .models import SeparationJob, SeparationRequest, Stem
 from .monitoring import format_bytes, format_factor, format_seconds
 
 Status = SeparationJob.Status
@@ -78,6 +75,31 @@ class StemInline(admin.TabularInline):
         return file_names(stem.lossless, stem.compressed, stem.peaks)
 
 
+class RequestInline(admin.TabularInline):
+    """Who asked for the job; a withdrawn request has ``cancelled_at``."""
+
+    model = SeparationRequest
+    extra = 0
+    fields = ["user", "created", "cancelled_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SeparationRequest)
+class SeparationRequestAdmin(admin.ModelAdmin):
+    list_display = ["user", "job", "created", "cancelled_at"]
+    list_select_related = ["user", "job"]
+    list_filter = ["cancelled_at", "created"]
+    search_fields = ["user__username", "job__sha256"]
+    readonly_fields = ["user", "job", "created", "cancelled_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
 class JobChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
@@ -110,7 +132,7 @@ class SeparationJobAdmin(admin.ModelAdmin):
     date_hierarchy = "queued_at"
     list_select_related = ["requested_by"]
     list_per_page = 50
-    inlines = [StemInline]
+    inlines = [StemInline, RequestInline]
     actions = ["retry_jobs", "cancel_jobs", "requeue_jobs"]
     # Fields of the audio section; library/admin.py adds the tracks that hold this audio.
     audio_fields = ["sha256", "source", "duration"]
@@ -222,10 +244,8 @@ class SeparationJobAdmin(admin.ModelAdmin):
     def progress_bar(self, job):
         if job.status != Status.RUNNING:
             return f"{job.progress}%"
-        # As JobQuerySet.stale(), without a query per row: amber when the worker stopped beating.
-        cutoff = timezone.now() - timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
-        seen = job.heartbeat_at or job.started_at
-        return charts.progress(job.progress, stale=seen is not None and seen < cutoff, width=90)
+        # Amber when the worker stopped beating.
+        return charts.progress(job.progress, stale=job.is_stale(), width=90)
 
     # Short times keep the list on one screen; the full date is in the tooltip and on the job's page.
 
@@ -310,9 +330,9 @@ class SeparationJobAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, *args, **kwargs):
         context["operate"] = self.has_operate_permission(request)
         context["job_buttons"] = [
-            ("retry_jobs", "Retry", [Status.FAILED, Status.CANCELLED]),
-            ("cancel_jobs", "Cancel", [Status.QUEUED, Status.RUNNING]),
-            ("requeue_jobs", "Re-queue if stuck", [Status.QUEUED, Status.RUNNING]),
+            ("retry_jobs", "Retry", SeparationJob.RETRYABLE),
+            ("cancel_jobs", "Cancel", SeparationJob.UNFINISHED),
+            ("requeue_jobs", "Re-queue if stuck", SeparationJob.UNFINISHED),
         ]
         return super().render_change_form(request, context, *args, **kwargs)
 

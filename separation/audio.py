@@ -77,13 +77,21 @@ def probe(path):
     )
 
 
-def read_blocks(path, block_samples=BLOCK_SAMPLES, source_channels=None) -> Iterator[np.ndarray]:
+class TooLongError(AudioError):
+    """The audio decodes to more than the length it was measured at (and allowed for)."""
+
+
+def read_blocks(path, block_samples=BLOCK_SAMPLES, source_channels=None, max_seconds=None) -> Iterator[np.ndarray]:
     """Decode the first audio stream of ``path`` to float32 (n, 2) blocks at 44.1 kHz.
 
     ffmpeg resamples (as Spleeter's own loader does, so results match its CLI) and downmixes
     more than two channels. Mono is decoded as mono and duplicated here, again as Spleeter
     does: ffmpeg's own mono-to-stereo upmix lowers the level by 3 dB, and the model's masks
     depend on level. ``source_channels`` saves a probe when the caller already made one.
+
+    With ``max_seconds``, decoding stops one sample past it and raises TooLongError, before
+    that block is yielded: a file that decodes to more than its upload measured (a crafted
+    one, or one replaced on disk) never costs more than its measured length to process.
     """
     path = Path(path)
     if source_channels is None:
@@ -110,13 +118,19 @@ def read_blocks(path, block_samples=BLOCK_SAMPLES, source_channels=None) -> Iter
     ]
     frame_bytes = channels * 4
     decoded = 0
+    max_samples = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
     # stderr goes to a file: a pipe nobody reads fills up and stalls ffmpeg on a noisy file.
     with tempfile.TemporaryFile() as ffmpeg_log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=ffmpeg_log)
         try:
-            while data := process.stdout.read(block_samples * frame_bytes):
+            while data := process.stdout.read(_next_block_samples(block_samples, decoded, max_samples) * frame_bytes):
                 block = np.frombuffer(data[: len(data) - len(data) % frame_bytes], dtype="<f4").reshape(-1, channels)
                 decoded += len(block)
+                if max_samples is not None and decoded > max_samples:
+                    raise TooLongError(
+                        f"This audio goes on past {max_seconds:.1f} s, longer than it measured when it was "
+                        "uploaded; it was not separated."
+                    )
                 yield np.repeat(block, CHANNELS, axis=1) if channels == 1 else block
             returncode = process.wait()
         finally:
@@ -131,6 +145,13 @@ def read_blocks(path, block_samples=BLOCK_SAMPLES, source_channels=None) -> Iter
         raise AudioError(f"{path.name} is not an audio file that can be read.")
     if decoded == 0:
         raise AudioError(f"{path.name} contains no audio.")
+
+
+def _next_block_samples(block_samples, decoded, max_samples):
+    # Up to one sample past the limit: enough to know the audio goes on, and no more.
+    if max_samples is None:
+        return block_samples
+    return max(1, min(block_samples, max_samples - decoded + 1))
 
 
 def decode(path):

@@ -5,12 +5,21 @@ same song uploaded by two people is separated once, and the library decides who
 may see which job.
 """
 
+import logging
+import shutil
 import uuid
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+
+from .engines.base import EngineError
+from .jobs import BackgroundJob, JobQuerySet
+
+logger = logging.getLogger(__name__)
 
 MODELS = {
     "2stems": ("vocals", "accompaniment"),
@@ -19,60 +28,47 @@ MODELS = {
 }
 # Bumped when the engine's output changes, so old stems are not mistaken for new ones.
 ENGINE_VERSION = "spleeter-2.4.2-seg512-1"
-MAX_ATTEMPTS = 2
 
 
-class JobQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(status__in=SeparationJob.ACTIVE)
-
+class SeparationJobQuerySet(JobQuerySet):
     def for_audio(self, sha256, model):
         return self.filter(sha256=sha256, model=model, engine_version=ENGINE_VERSION)
 
-    def stale(self, now=None):
-        """Running jobs whose worker stopped writing heartbeats (killed, crashed, machine lost)."""
-        cutoff = (now or timezone.now()) - timezone.timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
-        return self.filter(status=SeparationJob.Status.RUNNING).filter(
-            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-        )
+    def asked_for_by(self, user):
+        return self.filter(requests__user=user)
+
+    def with_request_of(self, user):
+        """Annotate ``request_cancelled_at``: when ``user`` withdrew their request (None: still wanted, or never asked)."""
+        mine = SeparationRequest.objects.filter(user=user, job=OuterRef("pk"))
+        return self.annotate(request_cancelled_at=Subquery(mine.values("cancelled_at")[:1]))
 
 
-class SeparationJob(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.SUCCEEDED)
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+class SeparationJob(BackgroundJob):
+    TASK = "separation.tasks.run_job"
+    ACTIVITY = "separating this track"
+    # The engine's errors are written for the person who asked.
+    expected_errors = (EngineError,)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     sha256 = models.CharField(max_length=64, help_text="sha256 of the source audio file.")
     source = models.CharField(max_length=300, help_text="Storage name of the source audio file.")
+    source_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Decoded length of the source when it was asked for: the worker separates no more than this.",
+    )
     model = models.CharField(max_length=16, choices=[(m, m) for m in MODELS])
     engine_version = models.CharField(max_length=40, default=ENGINE_VERSION)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="separation_jobs"
     )
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds of audio separated.")
     realtime_factor = models.FloatField(
         null=True, blank=True, help_text="Seconds of audio per second of work (higher is faster)."
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    worker = models.CharField(max_length=100, blank=True)
-    task_id = models.CharField(max_length=64, blank=True, help_text="The django-q2 task that runs this job.")
-    error = models.TextField(blank=True)
     mixture_peaks = models.FileField(max_length=300, blank=True)
 
-    objects = JobQuerySet.as_manager()
+    objects = SeparationJobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-queued_at"]
@@ -98,78 +94,72 @@ class SeparationJob(models.Model):
     def storage_prefix(self):
         return f"stems/{self.sha256[:2]}/{self.sha256}/{self.model}-{self.id.hex[:8]}"
 
-    # State changes are conditional updates, so two processes can never both win one.
+    @property
+    def status_as_seen(self):
+        """The status for the person this row was loaded for (``with_request_of``): cancelled once they withdrew."""
+        return self.Status.CANCELLED if getattr(self, "request_cancelled_at", None) else self.status
 
-    def claim(self, worker):
-        """queued -> running for this worker; False if someone else got it or it was cancelled."""
-        now = timezone.now()
-        won = SeparationJob.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            worker=worker,
-            attempts=F("attempts") + 1,
-            progress=0,
-            error="",
-        )
-        if won:
-            self.refresh_from_db()
-        return bool(won)
+    def task_options(self):
+        return {
+            "task_name": f"separate {self.model} {self.sha256[:12]} {self.pk.hex[:8]}",
+            "cluster": settings.SEPARATION_CLUSTER or None,
+        }
 
-    def report_progress(self, percent):
-        """Store progress and heartbeat; False when the job is no longer ours to run (cancelled)."""
-        return bool(
-            SeparationJob.objects.filter(pk=self.pk, status=self.Status.RUNNING, worker=self.worker).update(
-                progress=min(100, max(0, int(percent))), heartbeat_at=timezone.now()
-            )
+    def failure_message(self, exc):
+        if isinstance(exc, self.expected_errors):
+            return str(exc)
+        return (
+            f"Separation failed unexpectedly ({type(exc).__name__}: {exc}). Retry it; if it fails again, "
+            "tell the administrator."
         )
 
-    def beat(self):
-        return bool(
-            SeparationJob.objects.filter(pk=self.pk, status=self.Status.RUNNING, worker=self.worker).update(
-                heartbeat_at=timezone.now()
-            )
-        )
+    def discard_partial_output(self):
+        """Stem rows, stored files under the job's prefix, its scratch folder: whatever a dead worker left."""
+        self.stems.all().delete()
+        try:
+            _, files = default_storage.listdir(self.storage_prefix)
+        except FileNotFoundError:
+            files = []
+        for name in files:
+            try:
+                default_storage.delete(f"{self.storage_prefix}/{name}")
+            except OSError:
+                logger.exception("Could not remove %s/%s", self.storage_prefix, name)
+        for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"job-{self.pk.hex[:8]}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
-    def mark_succeeded(self, *, duration, realtime_factor, mixture_peaks):
-        return bool(
-            SeparationJob.objects.filter(pk=self.pk, status=self.Status.RUNNING, worker=self.worker).update(
-                status=self.Status.SUCCEEDED,
-                progress=100,
-                finished_at=timezone.now(),
-                duration=duration,
-                realtime_factor=realtime_factor,
-                mixture_peaks=mixture_peaks,
-            )
-        )
 
-    def mark_failed(self, error, *, only_if_running_on=None):
-        query = SeparationJob.objects.filter(pk=self.pk, status__in=[self.Status.QUEUED, self.Status.RUNNING])
-        if only_if_running_on is not None:
-            query = query.filter(status=self.Status.RUNNING, worker=only_if_running_on)
-        return bool(query.update(status=self.Status.FAILED, finished_at=timezone.now(), error=error[:5000]))
+class SeparationRequestQuerySet(models.QuerySet):
+    def live(self):
+        """Requests whose person still wants the stems."""
+        return self.filter(cancelled_at__isnull=True)
 
-    def cancel(self):
-        return bool(
-            SeparationJob.objects.filter(pk=self.pk, status__in=[self.Status.QUEUED, self.Status.RUNNING]).update(
-                status=self.Status.CANCELLED, finished_at=timezone.now(), error="Cancelled."
-            )
-        )
+    def in_flight(self):
+        """Live requests whose job still has to run: what counts against a person's cap."""
+        return self.live().filter(job__status__in=SeparationJob.UNFINISHED)
 
-    def requeue(self, *, from_statuses):
-        """Back to queued (retry a failed job, or recover one whose worker died)."""
-        return bool(
-            SeparationJob.objects.filter(pk=self.pk, status__in=from_statuses).update(
-                status=self.Status.QUEUED,
-                queued_at=timezone.now(),
-                started_at=None,
-                finished_at=None,
-                heartbeat_at=None,
-                progress=0,
-                worker="",
-                error="",
-            )
-        )
+
+class SeparationRequest(models.Model):
+    """One person asked for one (shared) job.
+
+    Jobs are shared by everyone who asks for the same audio and model; each person's
+    request is their own: they see a job only once they asked for it, cancelling
+    withdraws their request, and the job stops only when no live request remains.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="separation_requests")
+    job = models.ForeignKey(SeparationJob, on_delete=models.CASCADE, related_name="requests")
+    created = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SeparationRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [models.UniqueConstraint(fields=["user", "job"], name="request_one_per_user_and_job")]
+
+    def __str__(self):
+        return f"{self.user} asked for {self.job}" + (" (cancelled)" if self.cancelled_at else "")
 
 
 class Stem(models.Model):

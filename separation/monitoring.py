@@ -15,7 +15,6 @@ died drops out within seconds. That only works with a cache shared between proce
 import math
 from datetime import UTC, timedelta
 
-from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -27,6 +26,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.status import Stat
 
+from .jobs import stale_condition
 from .models import SeparationJob, Stem
 
 Status = SeparationJob.Status
@@ -34,7 +34,7 @@ Status = SeparationJob.Status
 # Window name -> hours. Each window is a whole number of clock hours ending with the
 # current (partial) hour, so its totals always equal the sum of its bars on the charts.
 WINDOWS = {"24h": 24, "7d": 24 * 7}
-OUTCOMES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+OUTCOMES = SeparationJob.FINISHED
 RUNNING_SHOWN = 25
 # A cluster stat older than this counts as gone even if a cache kept it past its expiry.
 CLUSTER_STALE_SECONDS = 30
@@ -56,17 +56,12 @@ def collect(now=None):
     # Hours in UTC: clock hours that never repeat or vanish with daylight saving.
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     since = {name: hour - timedelta(hours=hours - 1) for name, hours in WINDOWS.items()}
-    stale_before = now - timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
 
     jobs = SeparationJob.objects.aggregate(
         queued=Count("pk", filter=Q(status=Status.QUEUED)),
         running=Count("pk", filter=Q(status=Status.RUNNING)),
         oldest_queued=Min("queued_at", filter=Q(status=Status.QUEUED)),
-        stale=Count(
-            "pk",
-            filter=Q(status=Status.RUNNING)
-            & (Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)),
-        ),
+        stale=Count("pk", filter=stale_condition(now)),
         **{f"rtf_{name}": Count("pk", filter=_rtf_filter(start)) for name, start in since.items()},
         **{f"wait_{name}": Count("pk", filter=Q(started_at__gte=start)) for name, start in since.items()},
     )
@@ -108,7 +103,7 @@ def collect(now=None):
             "oldest_queued_seconds": (now - jobs["oldest_queued"]).total_seconds() if jobs["oldest_queued"] else None,
             "broker": _broker_tasks(now),
         },
-        "running": _running(now, stale_before),
+        "running": _running(now),
         "workers": workers(now),
         "windows": windows,
         "hourly": [{"hour": b["hour"].isoformat(), **{str(s): b[s] for s in OUTCOMES}} for b in hourly],
@@ -207,7 +202,7 @@ def _broker_tasks(now):
     )
 
 
-def _running(now, stale_before):
+def _running(now):
     jobs = (
         SeparationJob.objects.filter(status=Status.RUNNING)
         .select_related("requested_by")
@@ -224,7 +219,7 @@ def _running(now, stale_before):
             "requested_by": job.requested_by.get_username() if job.requested_by else None,
             "running_seconds": (now - job.started_at).total_seconds() if job.started_at else None,
             "heartbeat_seconds": (now - job.heartbeat_at).total_seconds() if job.heartbeat_at else None,
-            "stale": (job.heartbeat_at or job.started_at or now) < stale_before,
+            "stale": job.is_stale(now),
         }
         for job in jobs
     ]

@@ -16,7 +16,6 @@ from django_q.models import OrmQ
 
 from . import services
 from .models import SeparationJob
-from .tasks import _delete_partial_stems, enqueue
 
 Status = SeparationJob.Status
 
@@ -29,7 +28,7 @@ class Outcome:
 
 def retry(job):
     """failed/cancelled -> queued, with one fresh task."""
-    if job.status not in (Status.FAILED, Status.CANCELLED):
+    if job.status not in SeparationJob.RETRYABLE:
         return Outcome(False, f"{job.pk} is {job.status}: only failed or cancelled jobs can be retried.")
     # A job cancelled while queued still has its task waiting; the retry sends a new one.
     drop_broker_tasks(job)
@@ -61,16 +60,16 @@ def requeue(job, now=None):
     """
     now = now or timezone.now()
     if job.status == Status.RUNNING:
-        if not SeparationJob.objects.stale(now).filter(pk=job.pk).exists():
+        if not job.is_stale(now):
             beat = (now - (job.heartbeat_at or job.started_at or now)).total_seconds()
             return Outcome(
                 False,
                 f"{job.pk} is running on {job.worker or 'a worker'} (heartbeat {beat:.0f} s ago): "
                 "cancel it instead, or wait until its heartbeat is stale.",
             )
-        if not job.requeue(from_statuses=[Status.RUNNING]):
+        if not job.requeue(from_statuses=[Status.RUNNING], on_worker=job.worker):
             return Outcome(False, f"{job.pk} changed meanwhile; left alone.")
-        _delete_partial_stems(job)
+        job.discard_partial_output()
     elif job.status == Status.QUEUED:
         waiting = [row for row in broker_tasks([job.task_id]).get(job.task_id, []) if _is_waiting(row, now)]
         if waiting:
@@ -81,7 +80,7 @@ def requeue(job, now=None):
         return Outcome(False, f"{job.pk} is {job.status}: only stuck queued or running jobs can be re-queued.")
     # The dead worker's task stays held in the broker and would be handed out again after Q_CLUSTER["retry"].
     drop_broker_tasks(job)
-    enqueue(job)
+    job.enqueue()
     return Outcome(True, f"{job.pk} re-queued.")
 
 

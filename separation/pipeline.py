@@ -33,18 +33,24 @@ class SeparationResult:
     duration: float
 
 
-def separate_file(source, model, out_dir, on_progress=None, browser_files=True):
+def separate_file(source, model, out_dir, on_progress=None, browser_files=True, max_seconds=None):
     """Separate ``source`` with ``model`` into files in ``out_dir``.
 
     Always writes <stem>.flac; with ``browser_files`` also <stem>.mp3, <stem>.peaks.json and
     mixture.peaks.json (what the web player needs). Raises EngineError (AudioError for a file
-    that is not audio) with a message meant for end users.
+    that is not audio) with a message meant for end users. With ``max_seconds`` (the length
+    measured at upload, plus a margin) decoding stops as soon as the audio goes past it, and
+    audio.TooLongError is raised: the worker never separates more than was allowed.
     """
     source, out_dir = Path(source), Path(out_dir)
     # Probing first turns a non-audio file away in milliseconds, before the model loads.
     info = audio.probe(source)
     engine = get_engine(model)
-    total_samples = round(info.duration * SAMPLE_RATE) if info.duration else None
+    expected = info.duration
+    if max_seconds is not None:
+        # Progress runs to what may be separated at most, whatever the header claims.
+        expected = min(expected, max_seconds) if expected else max_seconds
+    total_samples = round(expected * SAMPLE_RATE) if expected else None
     names = engine.stem_names
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -60,7 +66,9 @@ def separate_file(source, model, out_dir, on_progress=None, browser_files=True):
     try:
         with ExitStack() as open_files:
             writers = {name: open_files.enter_context(audio.FlacWriter(flacs[name][1])) for name in names}
-            mixture = _metered(audio.read_blocks(source, source_channels=info.channels), meters["mixture"])
+            mixture = _metered(
+                audio.read_blocks(source, source_channels=info.channels, max_seconds=max_seconds), meters["mixture"]
+            )
             for block in engine.separate_stream(mixture, total_samples, on_progress):
                 for name, samples in block.items():
                     writers[name].write(samples)

@@ -46,6 +46,14 @@ class JobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        if job.status_as_seen != job.status:
+            # The person looking withdrew their request: for them the job is cancelled, even
+            # while it goes on for someone else (SeparationJobQuerySet.with_request_of).
+            data.update(status=job.status_as_seen, error="Cancelled.", stems=[], mixture_peaks_url=None)
+        return data
+
     def get_mixture_peaks_url(self, job) -> str | None:
         return reverse("job-mixture-peaks", args=[job.pk]) if job.mixture_peaks else None
 

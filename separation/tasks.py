@@ -1,19 +1,12 @@
-"""django-q2 tasks: run one separation job, and recover jobs whose worker died.
+"""django-q2 tasks of the stem factory: run one separation job, and recover jobs whose worker died.
 
-Every job is a database row; the task only carries its id. A worker claims the
-row with a conditional update, so a job never runs twice at once, even when
-django-q2 delivers the same task again. While it works, a thread writes a
-heartbeat every few seconds; ``recover_stale_jobs`` (scheduled every minute)
-finds running jobs whose heartbeat stopped -- a worker killed with -9, a lost
-machine -- and queues them again or fails them with the reason.
+The lifecycle (claim, heartbeat, failure, recovery) is ``separation.jobs``, shared by
+every kind of background job; this module holds only what separating does.
 """
 
 import logging
-import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,70 +14,38 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django_q.tasks import async_task
 
-from .engines.base import EngineError
-from .models import MAX_ATTEMPTS, SeparationJob, Stem
+from . import jobs
+from .jobs import JobCancelled
+from .models import SeparationJob, Stem
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_WRITE_SECONDS = 0.5
 
-
-class JobCancelled(Exception):
-    pass
-
-
-def worker_id():
-    return f"{socket.gethostname()}:{os.getpid()}"
+# The schedule and the worker start-up call it by this name (migration 0002).
+recover_stale_jobs = jobs.recover_stale_jobs
 
 
 def enqueue(job):
     """Send the job to the workers once the current transaction commits."""
-
-    def send():
-        task_id = async_task(
-            "separation.tasks.run_job",
-            str(job.pk),
-            task_name=f"separate {job.model} {job.sha256[:12]} {job.pk.hex[:8]}",
-            cluster=settings.SEPARATION_CLUSTER or None,
-        )
-        SeparationJob.objects.filter(pk=job.pk).update(task_id=task_id)
-
-    transaction.on_commit(send)
+    job.enqueue()
 
 
 def run_job(job_id):
-    job = SeparationJob.objects.filter(pk=job_id).first()
-    if job is None:
-        logger.info("Job %s is gone; nothing to do.", job_id)
-        return
-    if not job.claim(worker_id()):
-        logger.info("Job %s is %s; not running it again.", job_id, job.status)
-        return
+    jobs.run(SeparationJob, job_id, _separate)
 
-    heartbeat = _Heartbeat(job)
-    heartbeat.start()
+
+def _separate(job):
     stored = []
     try:
         _run(job, stored)
-    except JobCancelled:
-        logger.info("Job %s was cancelled while running.", job.pk)
+    except BaseException:
+        # Failed or cancelled: keep none of its files -- nor one a full disk cut short,
+        # which the storage never named back to us: the job's whole folder goes.
         _delete_stored(stored)
-    except EngineError as exc:
-        logger.warning("Job %s failed: %s", job.pk, exc)
-        job.mark_failed(str(exc), only_if_running_on=job.worker)
-        _delete_stored(stored)
-    except Exception as exc:
-        logger.exception("Job %s crashed", job.pk)
-        job.mark_failed(
-            f"Separation failed unexpectedly ({type(exc).__name__}: {exc}). Retry it; if it fails again, "
-            "tell the administrator.",
-            only_if_running_on=job.worker,
-        )
-        _delete_stored(stored)
-    finally:
-        heartbeat.stop()
+        _delete_stored(_stored_under(job.storage_prefix))
+        raise
 
 
 def _run(job, stored):
@@ -109,7 +70,10 @@ def _run(job, stored):
         work_dir = Path(scratch)
         started = time.monotonic()
         source = default_storage.path(job.source) if _is_local() else _fetch(job.source, work_dir)
-        result = separate_file(source, job.model, work_dir, on_progress=on_progress)
+        # No more than the stored (decoded) length, +1 s: audio that goes on past it fails
+        # the job instead of keeping a worker busy for hours.
+        limit = {"max_seconds": job.source_seconds + 1} if job.source_seconds is not None else {}
+        result = separate_file(source, job.model, work_dir, on_progress=on_progress, **limit)
         elapsed = time.monotonic() - started
 
         prefix = job.storage_prefix
@@ -170,77 +134,9 @@ def _delete_stored(names):
             logger.exception("Could not remove %s", name)
 
 
-class _Heartbeat(threading.Thread):
-    """Tells the database every few seconds that this worker is still on the job."""
-
-    def __init__(self, job):
-        super().__init__(daemon=True, name=f"heartbeat-{job.pk.hex[:8]}")
-        self.job = job
-        self.stopped = threading.Event()
-
-    def run(self):
-        from django.db import connection
-
-        try:
-            while not self.stopped.wait(settings.SEPARATION_HEARTBEAT_SECONDS):
-                self.job.beat()
-        finally:
-            connection.close()
-
-    def stop(self):
-        self.stopped.set()
-        self.join(timeout=settings.SEPARATION_HEARTBEAT_SECONDS)
-
-
-def recover_stale_jobs():
-    """Requeue (or fail, after MAX_ATTEMPTS) running jobs whose worker is gone.
-
-    A worker is gone when its heartbeat is stale, or -- known at once, without
-    waiting for staleness -- when it ran on this host and its process no longer
-    exists. Runs every minute (a django-q2 schedule) and whenever a worker
-    process starts, which is when django-q2 replaces a worker that died.
-    """
-    running = SeparationJob.objects.filter(status=SeparationJob.Status.RUNNING)
-    orphans = list(SeparationJob.objects.stale()) + [
-        job for job in running.exclude(pk__in=SeparationJob.objects.stale().values("pk")) if _died_on_this_host(job)
-    ]
-    recovered = failed = 0
-    for job in orphans:
-        _delete_partial_stems(job)
-        if job.attempts < MAX_ATTEMPTS:
-            if job.requeue(from_statuses=[SeparationJob.Status.RUNNING]):
-                enqueue(job)
-                recovered += 1
-        elif job.mark_failed(
-            f"The worker stopped while separating this track ({job.attempts} attempts; last on {job.worker}). "
-            "It may have run out of memory or been restarted. Retry to try again."
-        ):
-            failed += 1
-    if recovered or failed:
-        logger.warning("Recovered %d orphaned job(s), failed %d.", recovered, failed)
-    return {"requeued": recovered, "failed": failed}
-
-
-def _died_on_this_host(job):
-    host, _, pid = job.worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
+def _stored_under(prefix):
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _delete_partial_stems(job):
-    """Remove whatever a dead worker left: stem rows, stored files under the job's prefix, its temp folder."""
-    job.stems.all().delete()
-    try:
-        _, files = default_storage.listdir(job.storage_prefix)
+        _, files = default_storage.listdir(prefix)
     except FileNotFoundError:
-        files = []
-    _delete_stored([f"{job.storage_prefix}/{name}" for name in files])
-    for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"job-{job.pk.hex[:8]}-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+        return []
+    return [f"{prefix}/{name}" for name in files]

@@ -42,3 +42,20 @@ def make_audio(
     extra = ["-id3v2_version", "3"] if ext == "mp3" else []
     ffmpeg(*inputs, *maps, "-ac", channels, *(["-c:a", codec] if codec else CODEC_ARGS[ext]), *meta, *extra, path)
     return path
+
+
+def append_flac_frames(path, copies):
+    """Append the audio frames of the FLAC at ``path`` to itself until it holds ``copies``
+    times its audio, leaving its STREAMINFO header (and so the length it declares) as it was:
+    the length bomb of issue 9."""
+    path = Path(path)
+    data = path.read_bytes()
+    assert data[:4] == b"fLaC", "not a FLAC file"
+    frames_start = 4
+    while True:  # metadata blocks: 1 byte last-flag + type, 3 bytes length
+        is_last = data[frames_start] & 0x80
+        frames_start += 4 + int.from_bytes(data[frames_start + 1 : frames_start + 4], "big")
+        if is_last:
+            break
+    path.write_bytes(data + data[frames_start:] * (copies - 1))
+    return path

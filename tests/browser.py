@@ -3,6 +3,10 @@
 Test modules import the fixtures, which pytest then knows as ``browser`` and ``page``:
 ``from tests.browser import browser_fixture, page_fixture  # noqa: F401``.
 Screenshots land in ``var/test-artifacts/`` (git-ignored), also one for every failed test.
+
+Every page runs under the site's Content-Security-Policy, which forbids eval: give
+``page.wait_for_function`` a function (``"() => ..."``), since Playwright evaluates a bare
+expression with eval inside the page, and the policy refuses that.
 """
 
 import json
@@ -124,11 +128,12 @@ def finished_stems(track, song_dir):
     (the worker-backed browser test covers the real path). The files are encoded the way
     the worker stores them: FLAC to keep, MP3 for browsers, JSON peaks.
     """
-    from separation.models import SeparationJob, Stem
+    from separation.models import SeparationJob, SeparationRequest, Stem
 
     job = SeparationJob.objects.create(
         sha256=track.sha256, source=track.original.name, model="2stems", status="succeeded", progress=100
     )
+    SeparationRequest.objects.create(user=track.owner, job=job)
     prefix = job.storage_prefix
     song_dir = Path(song_dir)
     for name in ("vocals", "accompaniment"):

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from tests.audio_files import make_audio
@@ -16,6 +17,19 @@ def isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT.mkdir()
     settings.FILE_UPLOAD_TEMP_DIR.mkdir()
     return settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counts(request, django_db_blocker):
+    """Every test that uses the database starts with no sign-in failures, bad tokens, sign-ups or
+    uploads counted. Counters written by a transactional test are committed (the cache table is
+    not a model, so the flush leaves it), and would otherwise throttle the tests after it."""
+    names = set(request.fixturenames)
+    if not ({"db", "transactional_db", "live_server"} & names or request.node.get_closest_marker("django_db")):
+        return
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        caches["throttles"].clear()
 
 
 @pytest.fixture

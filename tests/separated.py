@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from library.ingest import ingest
-from separation.models import SeparationJob, Stem
+from separation.models import SeparationJob, SeparationRequest, Stem
 from tests.audio_files import ffmpeg, make_audio
 
 RATE = 44100
@@ -38,6 +38,7 @@ def separated_track(owner, folder, seconds=2.0, cover=False):
         progress=100,
         duration=seconds,
     )
+    SeparationRequest.objects.get_or_create(user=owner, job=job)  # the owner asked for these stems
     if not job.stems.exists():
         signals = {"vocals": tone(440, seconds, 0.3, right_scale=0.5), "accompaniment": tone(110, seconds, 0.2)}
         for name, samples in signals.items():

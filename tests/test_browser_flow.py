@@ -48,17 +48,17 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     # Play the vocals stem on the track page; clicking the accompaniment's waveform plays it from there.
     page.check("#source-vocals")
     page.click("#play")
-    page.wait_for_function("document.getElementById('player').currentTime > 0.3")
+    page.wait_for_function("() => document.getElementById('player').currentTime > 0.3")
     vocals_src = page.evaluate("document.getElementById('player').currentSrc")
     assert "/api/stems/" in vocals_src
     box = page.locator('.source-row[data-source="accompaniment"] canvas.wave').bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('player').currentTime > 7")
+    page.wait_for_function("() => document.getElementById('player').currentTime > 7")
     expect(page.locator("#source-accompaniment")).to_be_checked()
     accompaniment_src = page.evaluate("document.getElementById('player').currentSrc")
     assert "/api/stems/" in accompaniment_src and accompaniment_src != vocals_src
-    page.wait_for_function("!document.getElementById('player').paused")
-    page.wait_for_function(f"({LIT_PIXELS_JS})('viz') > 0.005")
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    page.wait_for_function(f"() => ({LIT_PIXELS_JS})('viz') > 0.005")
     screenshot(page, "track")
     page.click("#play")  # pause
 
@@ -69,7 +69,7 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     screenshot(page, "library")
     card.get_by_role("link", name="Karaoke").click()
     page.wait_for_url("**/karaoke/")
-    page.wait_for_function("window.stemroom && window.stemroom.ready()", timeout=60_000)
+    page.wait_for_function("() => window.stemroom && window.stemroom.ready()", timeout=60_000)
 
     # Paste LRC through the editor.
     page.fill("#lrc-text", LRC)
@@ -81,10 +81,10 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     # Play: the AudioContext's clock runs and the song position with it.
     page.click("#play")
     context_start = page.evaluate("window.stemroom.audioContext.currentTime")
-    page.wait_for_function("window.stemroom.currentTime() > 0.3")
+    page.wait_for_function("() => window.stemroom.currentTime() > 0.3")
     first = page.evaluate("[window.stemroom.currentLineIndex(), window.stemroom.currentTime()]")
     assert first[0] == 0 and first[1] < 1.5, first
-    page.wait_for_function("window.stemroom.currentLineIndex() === 1")
+    page.wait_for_function("() => window.stemroom.currentLineIndex() === 1")
     assert page.evaluate("window.stemroom.currentTime()") >= 1.5
     second = page.locator('#lyrics .line[data-index="1"]')
     expect(second).to_have_class("line current")
@@ -94,7 +94,7 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     # The vocal guide slider sets the vocals stem's gain.
     assert page.evaluate("window.stemroom.vocalsGain.gain.value") == pytest.approx(0, abs=0.01)
     page.locator("#vocal-guide").fill("80")
-    page.wait_for_function("Math.abs(window.stemroom.vocalsGain.gain.value - 0.8) < 0.01")
+    page.wait_for_function("() => Math.abs(window.stemroom.vocalsGain.gain.value - 0.8) < 0.01")
     expect(page.locator("#vocal-guide-value")).to_have_text("80%")
     assert page.evaluate("window.stemroom.accompanimentGain.gain.value") == 1
 
@@ -104,13 +104,13 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
 
     # Stage mode: full-screen lyrics over the visualizer.
     page.click("#stage-toggle")
-    page.wait_for_function("window.stemroom.stageMode()")
+    page.wait_for_function("() => window.stemroom.stageMode()")
     stage = page.locator("#stage").bounding_box()
     assert stage["width"] == pytest.approx(1280, abs=2) and stage["height"] == pytest.approx(860, abs=2)
     page.wait_for_timeout(300)
     screenshot(page, "karaoke-stage", full_page=False)
     page.keyboard.press("Escape")
-    page.wait_for_function("!window.stemroom.stageMode()")
+    page.wait_for_function("() => !window.stemroom.stageMode()")
 
     # Phone width: everything still fits.
     page.set_viewport_size(PHONE)

@@ -37,12 +37,12 @@ def ready_track(live_server, alice, song):
 def open_karaoke(page, live_server, user, track):
     sign_in(page, live_server, user)
     page.goto(f"/tracks/{track.pk}/karaoke/")
-    page.wait_for_function("window.stemroom && window.stemroom.ready()")
+    page.wait_for_function("() => window.stemroom && window.stemroom.ready()")
 
 
 def play(page):
     page.click("#play")
-    page.wait_for_function("window.stemroom.playing() && window.stemroom.currentTime() > 0.2")
+    page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.2")
 
 
 def test_the_karaoke_page_of_bobs_track_is_404_for_alice(page, live_server, alice, bob, song):
@@ -89,7 +89,7 @@ def test_malformed_lrc_shows_the_error_naming_the_line(page, live_server, alice,
     page.set_input_files(
         "#lrc-file", files=[{"name": "bad.lrc", "mimeType": "text/plain", "buffer": b"[00:01.00]ok\njust words\n"}]
     )
-    page.wait_for_function("document.getElementById('lyrics-error').textContent.includes('Line 2')")
+    page.wait_for_function("() => document.getElementById('lyrics-error').textContent.includes('Line 2')")
     assert "lrc: Line 2: no timestamp: 'just words'" in error.inner_text()
 
 
@@ -132,10 +132,10 @@ def test_stems_play_in_lock_step_and_the_keyboard_drives_the_player(page, live_s
     # V toggles the vocal guide between silent and its last level.
     assert page.evaluate("window.stemroom.vocalsGain.gain.value") == pytest.approx(0, abs=0.01)
     page.keyboard.press("v")
-    page.wait_for_function("Math.abs(window.stemroom.vocalsGain.gain.value - 0.5) < 0.02")
+    page.wait_for_function("() => Math.abs(window.stemroom.vocalsGain.gain.value - 0.5) < 0.02")
     assert page.input_value("#vocal-guide") == "50"
     page.keyboard.press("v")
-    page.wait_for_function("window.stemroom.vocalsGain.gain.value < 0.02")
+    page.wait_for_function("() => window.stemroom.vocalsGain.gain.value < 0.02")
 
     # Space pauses (the song position then stands still) and plays again.
     page.keyboard.press("Space")
@@ -144,7 +144,7 @@ def test_stems_play_in_lock_step_and_the_keyboard_drives_the_player(page, live_s
     page.wait_for_timeout(400)
     assert page.evaluate("window.stemroom.currentTime()") == paused_at
     page.keyboard.press("Space")
-    page.wait_for_function(f"window.stemroom.currentTime() > {paused_at + 0.2}")
+    page.wait_for_function(f"() => window.stemroom.currentTime() > {paused_at + 0.2}")
 
     # Keys 1-4 switch the visualizer's view.
     page.keyboard.press("3")
@@ -159,10 +159,10 @@ def test_word_timed_lyrics_highlight_word_by_word_and_the_offset_is_saved(page, 
     open_karaoke(page, live_server, alice, ready_track)
     assert page.locator("#lyrics .line").count() == 2
     play(page)
-    page.wait_for_function("window.stemroom.currentLineIndex() === 1")
+    page.wait_for_function("() => window.stemroom.currentLineIndex() === 1")
     line = page.locator('#lyrics .line[data-index="1"]')
     assert "current" in line.get_attribute("class")
-    page.wait_for_function("window.stemroom.currentTime() > 2.6")
+    page.wait_for_function("() => window.stemroom.currentTime() > 2.6")
     sung = line.locator(".word.sung").all_inner_texts()
     assert sung == ["Sing", "one", "two"]  # "never" is at 30 s
 
@@ -171,7 +171,7 @@ def test_word_timed_lyrics_highlight_word_by_word_and_the_offset_is_saved(page, 
     page.press("#offset", "Enter")
     assert page.evaluate("[window.stemroom.currentLineIndex(), window.stemroom.currentTime() < 5]") == [-1, True]
     assert page.evaluate("window.stemroom.offsetMs()") == 5000
-    page.wait_for_function("document.getElementById('lyrics-saved').textContent.includes('Offset saved')")
+    page.wait_for_function("() => document.getElementById('lyrics-saved').textContent.includes('Offset saved')")
     assert Lyrics.objects.get(track=ready_track).offset_ms == 5000
 
 
@@ -182,7 +182,7 @@ def test_the_current_line_scrolls_into_view_with_the_next_one_shown(page, live_s
     play(page)
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")  # ~10 s in: line ~40, far below the first screenful
-    page.wait_for_function("window.stemroom.currentLineIndex() >= 40")
+    page.wait_for_function("() => window.stemroom.currentLineIndex() >= 40")
     index = page.evaluate("window.stemroom.currentLineIndex()")
     expect(page.locator("#next-text")).to_have_text(f"Line number {index + 1}")
     # Smooth scrolling settles with the current line in the middle of the lyrics box.
@@ -199,14 +199,14 @@ def test_tap_to_sync_turns_plain_lyrics_into_saved_lrc(page, live_server, alice,
     open_karaoke(page, live_server, alice, ready_track)
     page.fill("#tap-text", "First line\n\nSecond line\nThird line\n")
     page.click("#tap-start")
-    page.wait_for_function("window.stemroom.playing()")
+    page.wait_for_function("() => window.stemroom.playing()")
     assert page.inner_text("#tap-next") == "First line"
     times = []
     for target in (0.5, 1.5, 2.5):
-        page.wait_for_function(f"window.stemroom.currentTime() >= {target}")
+        page.wait_for_function(f"() => window.stemroom.currentTime() >= {target}")
         times.append(page.evaluate("window.stemroom.currentTime()"))
         page.keyboard.press("Enter" if target != 1.5 else "t")
-    page.wait_for_function("document.getElementById('lyrics-saved').textContent.includes('Tapped lyrics saved')")
+    page.wait_for_function("() => document.getElementById('lyrics-saved').textContent.includes('Tapped lyrics saved')")
 
     saved = page.evaluate("() => fetch(document.getElementById('karaoke').dataset.lyrics).then((r) => r.json())")
     assert [line["text"] for line in saved["lines"]] == ["First line", "Second line", "Third line"]
@@ -228,13 +228,13 @@ def test_the_visualizer_is_sharp_on_hidpi_screens_and_fills_the_screen(browser, 
         assert (width, height) == (2 * css_width, 2 * css_height)
 
         page.keyboard.press("f")  # stage mode
-        page.wait_for_function("window.stemroom.stageMode()")
-        page.wait_for_function(f"document.getElementById('viz').width === {2 * DESKTOP['width']}")
+        page.wait_for_function("() => window.stemroom.stageMode()")
+        page.wait_for_function(f"() => document.getElementById('viz').width === {2 * DESKTOP['width']}")
         assert page.evaluate(size)[1] == 2 * DESKTOP["height"]
 
         # Drawn every frame the display shows while it plays (headless Chromium runs at about 60 Hz).
         page.click("#stage-play")
-        page.wait_for_function("window.stemroom.currentTime() > 0.2")
+        page.wait_for_function("() => window.stemroom.currentTime() > 0.2")
         frames = page.evaluate(
             "new Promise((done) => { const f = window.stemroom.visualizer.frames;"
             " setTimeout(() => done(window.stemroom.visualizer.frames - f), 1000); })"
@@ -246,7 +246,7 @@ def test_the_visualizer_is_sharp_on_hidpi_screens_and_fills_the_screen(browser, 
         page.goto(f"/tracks/{ready_track.pk}/")
         page.keyboard.press("f")
         expect(page.locator("#viz-panel")).to_have_class("viz-panel is-fullscreen")
-        page.wait_for_function(f"document.getElementById('viz').width === {2 * DESKTOP['width']}")
+        page.wait_for_function(f"() => document.getElementById('viz').width === {2 * DESKTOP['width']}")
         screenshot(page, "track-visualizer-fullscreen", full_page=False)
     finally:
         context.close()

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from library.ingest import ingest
 from library.models import Track
-from separation.models import SeparationJob
+from separation.models import SeparationJob, SeparationRequest
 from tests.audio_files import make_audio
 from tests.browser import PHONE, browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
 
@@ -26,6 +26,7 @@ def test_a_cards_stem_progress_updates_live_without_a_reload(page, live_server, 
     job = SeparationJob.objects.create(
         sha256=splitting.sha256, source=splitting.original.name, model="2stems", status="running", progress=10
     )
+    SeparationRequest.objects.create(user=alice, job=job)
     sign_in(page, live_server, alice)
     page.goto("/library/")
     page.evaluate("window.notReloaded = true")

@@ -69,7 +69,7 @@ def open_track(page, live_server, user, track, query=""):
 def wait_for_param(page, stem, param, expected):
     node = "gain" if param == "gain" else "panner"
     page.wait_for_function(
-        f"Math.abs(window.stemroom.player.{node}('{stem}').{param}.value - {expected}) < 1e-3", timeout=5_000
+        f"() => Math.abs(window.stemroom.player.{node}('{stem}').{param}.value - {expected}) < 1e-3", timeout=5_000
     )
 
 
@@ -77,7 +77,7 @@ def test_mixer_changes_glide_the_playing_strips_without_restarting_them(page, li
     page.add_init_script(RECORD_AUDIO)
     open_track(page, live_server, alice, ready_track)
     page.click("#mix-play")
-    page.wait_for_function("window.stemroom.playing() && window.stemroom.currentTime() > 0.3")
+    page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.3")
     assert len(page.evaluate("window.starts")) == 2
     page.evaluate(
         """() => {
@@ -119,7 +119,7 @@ def test_mixer_changes_glide_the_playing_strips_without_restarting_them(page, li
     moves = page.evaluate("window.paramMoves")
     assert moves and {move["how"] for move in moves} == {"setTargetAtTime"}
     at = page.evaluate("window.stemroom.currentTime()")
-    page.wait_for_function(f"window.stemroom.currentTime() > {at + 0.3}")
+    page.wait_for_function(f"() => window.stemroom.currentTime() > {at + 0.3}")
     # Space pauses the mix (the last player used), not the track's own player.
     page.focus("#mix-vocals-gain")
     page.keyboard.press("Space")
@@ -156,7 +156,7 @@ def test_a_saved_remix_reopens_from_my_remixes_updates_and_deletes(page, live_se
 
     # Playing it sounds as saved.
     page.click("#mix-play")
-    page.wait_for_function("window.stemroom.playing()")
+    page.wait_for_function("() => window.stemroom.playing()")
     wait_for_param(page, "vocals", "gain", 10 ** (-9 / 20))
     wait_for_param(page, "accompaniment", "gain", 0)
 

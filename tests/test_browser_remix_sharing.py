@@ -105,26 +105,26 @@ def test_a_shared_remix_plays_for_anyone_until_it_is_revoked(page, anonymous_pag
     assert lit_fraction(visitor) == 0, "the visualizer is dark before anything plays"
 
     visitor.click("#play")
-    visitor.wait_for_function("window.stemroom.playing() && window.stemroom.currentTime() > 1.2")
+    visitor.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 1.2")
     clock = visitor.evaluate("window.stemroom.audioContext.currentTime")
-    visitor.wait_for_function(f"window.stemroom.audioContext.currentTime > {clock + 0.3}")
+    visitor.wait_for_function(f"() => window.stemroom.audioContext.currentTime > {clock + 0.3}")
     # It plays the remix as mixed: the strips hold the saved levels.
     levels = visitor.evaluate(
         """() => { const p = window.stemroom.player;
           return [p.gain("vocals").gain.value, p.panner("vocals").pan.value, p.gain("accompaniment").gain.value]; }"""
     )
     assert levels == pytest.approx([10 ** (-6 / 20), -0.5, 0], abs=1e-4)
-    visitor.wait_for_function("window.stemroom.currentLineIndex() === 1")
+    visitor.wait_for_function("() => window.stemroom.currentLineIndex() === 1")
     expect(visitor.locator('#lyrics .line[data-index="1"]')).to_have_class("line current")
-    visitor.wait_for_function("document.getElementById('wave').getAttribute('aria-valuenow') !== '0'")
+    visitor.wait_for_function("() => document.getElementById('wave').getAttribute('aria-valuenow') !== '0'")
     # The visualizer lights up once the vocals come in (this song's start ~3 s; the accompaniment is muted).
-    visitor.wait_for_function(f"({LIT_PIXELS_JS})('viz') > 0.005", timeout=10_000)
+    visitor.wait_for_function(f"() => ({LIT_PIXELS_JS})('viz') > 0.005", timeout=10_000)
     screenshot(visitor, "share-page")
 
     # A click on the waveform seeks there.
     box = visitor.locator("#wave").bounding_box()
     visitor.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
-    visitor.wait_for_function("window.stemroom.currentTime() > 7")
+    visitor.wait_for_function("() => window.stemroom.currentTime() > 7")
 
     # The owner revokes the link: from then on it is not found.
     page.once("dialog", lambda dialog: dialog.accept())
@@ -173,8 +173,10 @@ def test_a_signed_in_visitor_adds_a_shared_remix_to_their_library(page, live_ser
     expect(page.locator("#mix-vocals-gain")).to_have_value("4")
     expect(page.locator("#remix-save-new")).to_be_hidden()
     page.click("#mix-play")
-    page.wait_for_function("window.stemroom.playing() && window.stemroom.currentTime() > 0.5")
-    page.wait_for_function(f"Math.abs(window.stemroom.player.gain('vocals').gain.value - {10 ** (4 / 20)}) < 1e-3")
+    page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.5")
+    page.wait_for_function(
+        f"() => Math.abs(window.stemroom.player.gain('vocals').gain.value - {10 ** (4 / 20)}) < 1e-3"
+    )
     assert lit_fraction(page) > 0.005
     screenshot(page, "fork-page")
     # Alice's own list does not change, and bob's fork is his alone.

@@ -8,7 +8,7 @@ from PIL import Image
 from separation import audio
 from separation.audio import AudioError
 from separation.engines import EngineError
-from tests.audio_files import make_audio
+from tests.audio_files import append_flac_frames, make_audio
 
 
 def test_a_48khz_mono_ogg_becomes_float32_stereo_at_44khz(tmp_path):
@@ -86,3 +86,21 @@ def test_peaks_fed_in_blocks_equal_peaks_of_the_whole():
         meter.add(noise[start : start + 7_001])
 
     assert meter.peaks == audio.peaks(noise)
+
+
+def test_decoding_stops_one_sample_past_max_seconds(tmp_path):
+    # Says 1 s (STREAMINFO), decodes to 5 s: the worker must not separate the other 4.
+    bomb = append_flac_frames(make_audio(tmp_path / "bomb.flac", seconds=1), 5)
+    decoded = []
+
+    with pytest.raises(EngineError, match=r"This audio goes on past 2\.0 s, longer than it measured when it was up"):
+        for block in audio.read_blocks(bomb, block_samples=10_000, max_seconds=2.0):
+            decoded.append(block)
+
+    assert sum(len(block) for block in decoded) <= 2 * 44_100
+
+
+def test_audio_within_max_seconds_decodes_whole(tmp_path):
+    wav = make_audio(tmp_path / "tone.wav", seconds=3)
+    blocks = list(audio.read_blocks(wav, block_samples=10_000, max_seconds=3.0))
+    assert sum(len(block) for block in blocks) == 3 * 44_100

@@ -1,10 +1,14 @@
-"""GET /healthz: 200 when the database, the broker, a worker cluster and the model are all there; 503 otherwise."""
+"""GET /healthz: 200 when the database, the broker, a worker cluster and the model are all there; 503 otherwise.
+
+Anyone gets the status; only staff and holders of HEALTHZ_TOKEN get the checks behind it.
+"""
 
 import os
 import signal
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from tests.monitoring_data import report_cluster
 from tests.workers import wait_for
@@ -15,6 +19,16 @@ def no_leftover_cluster_stats(db):
     cache.clear()
     yield
     cache.clear()
+
+
+TOKEN = "monitor-token-for-tests"
+
+
+@pytest.fixture
+def monitor(settings):
+    """A monitoring system holding the configured token: it sees every check."""
+    settings.HEALTHZ_TOKEN = TOKEN
+    return Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
 
 
 @pytest.fixture
@@ -29,9 +43,9 @@ def no_model(settings, tmp_path):
     settings.SPLEETER_MODEL_PATH.mkdir()
 
 
-def test_it_is_ok_when_everything_is_up(client, model_installed):
+def test_it_is_ok_when_everything_is_up(monitor, model_installed):
     report_cluster(workers=2)
-    response = client.get("/healthz")
+    response = monitor.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -43,10 +57,10 @@ def test_it_is_ok_when_everything_is_up(client, model_installed):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_it_fails_when_the_worker_heartbeat_is_stale(client, model_installed):
+def test_it_fails_when_the_worker_heartbeat_is_stale(monitor, model_installed):
     # The cluster stopped writing its stats two minutes ago (and a cache kept them).
     report_cluster(age_seconds=120, expires_in=3600)
-    response = client.get("/healthz")
+    response = monitor.get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail"
@@ -55,8 +69,8 @@ def test_it_fails_when_the_worker_heartbeat_is_stale(client, model_installed):
     assert body["checks"]["database"]["ok"] and body["checks"]["broker"]["ok"] and body["checks"]["model"]["ok"]
 
 
-def test_it_fails_when_no_cluster_ever_reported(client, model_installed):
-    response = client.get("/healthz")
+def test_it_fails_when_no_cluster_ever_reported(monitor, model_installed):
+    response = monitor.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["workers"] == {
         "ok": False,
@@ -75,9 +89,9 @@ def test_a_cluster_that_is_stopping_does_not_count(client, model_installed):
     assert client.get("/healthz").status_code == 503
 
 
-def test_it_fails_when_the_model_is_missing(client, no_model):
+def test_it_fails_when_the_model_is_missing(monitor, no_model):
     report_cluster()
-    response = client.get("/healthz")
+    response = monitor.get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["model"]["ok"] is False
@@ -87,38 +101,54 @@ def test_it_fails_when_the_model_is_missing(client, no_model):
     assert "empty-models" not in response.content.decode()
 
 
-def test_it_needs_no_login_and_reports_the_broker_queue(
-    client, model_installed, alice, django_capture_on_commit_callbacks
+def test_it_needs_no_login_but_tells_anonymous_callers_only_ok_or_fail(client, monitor, model_installed, settings):
+    report_cluster()
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    settings.SPLEETER_MODEL_PATH = settings.SPLEETER_MODEL_PATH / "nothing-here"
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (503, {"status": "fail"})
+    # A wrong token is just an anonymous caller.
+    response = client.get("/healthz", HTTP_AUTHORIZATION="Bearer not-the-token")
+    assert response.json() == {"status": "fail"}
+
+
+def test_staff_and_the_token_see_the_broker_queue(
+    client, monitor, model_installed, alice, django_capture_on_commit_callbacks
 ):
     from separation.services import request_separation
 
     with django_capture_on_commit_callbacks(execute=True):
         request_separation(sha256="a" * 64, source="tracks/1/a.mp3", model="2stems", user=alice)
     report_cluster()
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["checks"]["broker"]["tasks"] == 1
+    assert monitor.get("/healthz").json()["checks"]["broker"]["tasks"] == 1
+    assert client.get(f"/healthz?token={TOKEN}").json()["checks"]["broker"]["tasks"] == 1
+    client.force_login(alice)
+    assert "checks" not in client.get("/healthz").json()
+    alice.is_staff = True
+    alice.save()
+    assert client.get("/healthz").json()["checks"]["broker"]["tasks"] == 1
 
 
-def test_a_process_private_cache_is_named_as_the_reason(client, settings, model_installed):
+def test_a_process_private_cache_is_named_as_the_reason(monitor, settings, model_installed):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    response = client.get("/healthz")
+    response = monitor.get("/healthz")
     assert response.status_code == 503
     assert "shared cache" in response.json()["checks"]["workers"]["detail"]
 
 
 @pytest.mark.worker
 def test_a_real_worker_cluster_makes_it_healthy_and_killing_it_makes_it_fail(
-    no_preloading, worker_cluster, client, model_installed
+    no_preloading, worker_cluster, monitor, model_installed
 ):
-    wait_for(lambda: client.get("/healthz").status_code == 200, 60, "/healthz to see the cluster", worker_cluster)
-    workers = client.get("/healthz").json()["checks"]["workers"]
+    wait_for(lambda: monitor.get("/healthz").status_code == 200, 60, "/healthz to see the cluster", worker_cluster)
+    workers = monitor.get("/healthz").json()["checks"]["workers"]
     assert workers["clusters"] == 1
     assert workers["processes"] == 1
     # A crash, not a shutdown: nothing gets to say goodbye, the stats just stop coming.
     os.killpg(worker_cluster.process.pid, signal.SIGKILL)
     worker_cluster.process.wait()
-    wait_for(lambda: client.get("/healthz").status_code == 503, 15, "/healthz to notice the cluster is gone")
+    wait_for(lambda: monitor.get("/healthz").status_code == 503, 15, "/healthz to notice the cluster is gone")
 
 
 @pytest.fixture

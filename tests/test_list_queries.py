@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from library.models import Track
-from separation.models import SeparationJob
+from separation.models import SeparationJob, SeparationRequest
 
 
 def make_library(owner, count):
@@ -27,12 +27,13 @@ def make_library(owner, count):
     ]
     Track.objects.bulk_create(tracks)
     # Every third song has a job: some running, some done.
-    SeparationJob.objects.bulk_create(
+    jobs = SeparationJob.objects.bulk_create(
         SeparationJob(
             sha256=f"{i:064x}", source="x", model="2stems", status="running" if i % 2 else "succeeded", progress=40
         )
         for i in range(0, count, 3)
     )
+    SeparationRequest.objects.bulk_create(SeparationRequest(user=owner, job=job) for job in jobs)
 
 
 @pytest.mark.parametrize("count", [10, 1000])

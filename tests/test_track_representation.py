@@ -9,7 +9,7 @@ from rest_framework.test import APIRequestFactory
 
 from library.models import Track
 from library.serializers import TrackSerializer
-from separation.models import SeparationJob
+from separation.models import SeparationJob, SeparationRequest
 
 
 def track(owner, n, **extra):
@@ -34,7 +34,10 @@ def tracks(alice):
     plain = track(alice, 1)
     with_cover = track(alice, 2, cover="covers/x/2.jpg")
     separated = track(alice, 3)
-    SeparationJob.objects.create(sha256=separated.sha256, source="x", model="2stems", status="running", progress=42)
+    job = SeparationJob.objects.create(
+        sha256=separated.sha256, source="x", model="2stems", status="running", progress=42
+    )
+    SeparationRequest.objects.create(user=alice, job=job)
     return [plain, with_cover, separated]
 
 

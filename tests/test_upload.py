@@ -23,6 +23,19 @@ def test_it_accepts_each_common_format(alice_api, audio_dir, ext):
     assert body["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     track = Track.objects.get(pk=body["id"])
     assert track.original.read() == path.read_bytes()
+    assert track.original.name.endswith({"opus": ".ogg"}.get(ext, f".{ext}"))
+
+
+@pytest.mark.parametrize("name", ["evil.php", "index.html", "no-extension"])
+def test_the_stored_file_is_named_by_its_detected_format_not_the_uploaders_name(alice_api, song_mp3, name):
+    body = upload(alice_api, song_mp3, name=name).json()
+    track = Track.objects.get(pk=body["id"])
+    assert track.original.name == f"tracks/{track.owner_id}/{track.pk}.mp3"
+    # The name the user gave stays theirs: shown in the library and used for downloads.
+    assert track.original_name == name
+    response = alice_api.get(f"/api/tracks/{track.pk}/audio/?download=1")
+    assert response["Content-Type"] == "audio/mpeg"
+    assert name in response["Content-Disposition"]
 
 
 def test_it_reads_title_artist_and_cover_from_tags(alice_api, song_mp3, isolated_media):

@@ -71,3 +71,10 @@ def test_a_large_wav_arrives_whole_through_many_chunks(alice_api, tmp_path):
     assert body["duration"] == pytest.approx(70, abs=0.01)
     assert body["codec"] == "pcm_s16le"
     assert Track.objects.get(pk=body["id"]).original.read() == path.read_bytes()
+
+
+def test_a_plain_wav_is_measured_without_starting_ffmpeg_or_ffprobe(settings, tmp_path):
+    # The upload fast path: for PCM the frames present are the decoded length.
+    settings.FFMPEG_BINARY = settings.FFPROBE_BINARY = str(tmp_path / "not-installed")
+    info = audio_probe.probe(make_audio(tmp_path / "song.wav", seconds=2), max_seconds=10)
+    assert info.duration == pytest.approx(2, abs=1e-3)

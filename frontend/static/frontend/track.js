@@ -384,3 +384,10 @@ async function load() {
 }
 
 load();
+
+// Forms that ask before they send (an inline onsubmit would break the Content-Security-Policy).
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+}

@@ -1,6 +1,8 @@
-"""Serve Stemroom: the web server and a django-q2 worker cluster, together.
+"""Serve Stemroom: nginx in front of the web server, and a django-q2 worker cluster.
 
-One command, one Ctrl-C: both run as children of this process, each in its own
+nginx (``platform.proxy``) listens on --host/--port and reads every request whole
+before handing it to gunicorn on a private loopback port, so slow or idle clients
+never tie up Django's threads. One command, one Ctrl-C: both run as children of this process, each in its own
 process group: the stop goes to each group's leader, and whatever is left of a
 group afterwards (gunicorn's and django-q2's own workers included) is killed.
 Children also get SIGTERM from the kernel if this process dies abruptly
@@ -12,11 +14,15 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from platform import proxy
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +45,22 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--no-worker", action="store_true", help="Serve the web app only.")
+        parser.add_argument(
+            "--no-proxy",
+            action="store_true",
+            help="gunicorn listens itself, without nginx in front (development only: slow clients can stall it).",
+        )
 
     def handle(self, *args, **options):
-        bind = f"{options['host']}:{options['port']}"
+        public = f"{options['host']}:{options['port']}"
+        if options["no_proxy"]:
+            bind = public
+        else:
+            try:
+                proxy.nginx_binary()
+            except proxy.ProxyUnavailable as exc:
+                raise CommandError(str(exc)) from None
+            bind = f"127.0.0.1:{_free_port()}"
         commands = {
             "web": [
                 sys.executable,
@@ -71,7 +90,14 @@ class Command(BaseCommand):
             name: subprocess.Popen(cmd, preexec_fn=_die_with_parent, start_new_session=True)
             for name, cmd in commands.items()
         }
-        self.stdout.write(f"Stemroom is running on http://{bind}/ (Ctrl-C stops the server and the worker).")
+        if not options["no_proxy"]:
+            # nginx starts once gunicorn answers, so the first visitor never meets a 502.
+            _wait_for_port(bind, children["web"])
+            conf = proxy.write_config(settings.VAR_DIR / "run" / "nginx", listen=public, upstream=bind)
+            children["proxy"] = subprocess.Popen(
+                proxy.command(conf), preexec_fn=_die_with_parent, start_new_session=True
+            )
+        self.stdout.write(f"Stemroom is running on http://{public}/ (Ctrl-C stops the server and the worker).")
 
         stopping = False
 
@@ -111,6 +137,23 @@ class Command(BaseCommand):
             _signal_group(child, signal.SIGKILL)
             child.wait()
         self.stdout.write("Stopped.")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(address, child, timeout=60):
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def _signal_group(child, signum):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('library', '0003_remixes'),
+        ('library', '0004_mixdown_background_job'),
         ('separation', '0003_cache_table'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
