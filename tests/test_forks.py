@@ -130,9 +130,12 @@ def test_deleting_only_the_remix_cuts_off_its_forks_but_keeps_alices_stems(forks
 def test_stems_stay_for_another_user_whose_own_track_holds_the_same_audio(forks, django_capture_on_commit_callbacks):
     bob = User.objects.create_user("bob", "bob@example.com", "another good passphrase")
     with forks["track"].original.open("rb") as f:
-        ingest(bob, SimpleUploadedFile("same.mp3", f.read()))
+        bobs_track = ingest(bob, SimpleUploadedFile("same.mp3", f.read())).track
     bob_api = APIClient()
     bob_api.force_authenticate(bob)
+    # Bob asks for the stems of his copy: he is given the finished job at once.
+    asked = bob_api.post(f"/api/tracks/{bobs_track.pk}/separations/", {"model": "2stems"}, format="json")
+    assert asked.status_code == 200, asked.json()
     with django_capture_on_commit_callbacks(execute=True):
         assert forks["alice"].delete(f"/api/tracks/{forks['track'].pk}/").status_code == 204
     assert_cut_off(forks, REMOVED)
