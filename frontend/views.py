@@ -143,6 +143,9 @@ def remix_page(request, pk):
     remix = get_object_or_404(Remix.objects.owned_by(request.user).select_related("job", "forked_from__owner"), pk=pk)
     if remix.track_id:
         return redirect(remix_link(remix))
+    if not remix.available:
+        # Cut off: the stems are gone from its reach; say why, and offer only to delete it.
+        return render(request, "frontend/remix.html", {"remix": remix, "stems": []})
     # The remix API lists no stem URLs; the fork's owner may fetch its job's stems (api_jobs.jobs_visible_to).
     stems = StemSerializer(remix.job.stems.all(), many=True).data
     return render(request, "frontend/remix.html", {"remix": remix, "stems": stems})

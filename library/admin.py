@@ -317,6 +317,10 @@ class ShareLinkAdmin(admin.ModelAdmin):
     search_fields = ["token", "remix__name", "remix__owner__username"]
     readonly_fields = ["token", "remix", "created"]
 
+    def has_add_permission(self, request):
+        # A link belongs to a remix its owner shares; with every field read-only, "add" saved a link to nothing (500).
+        return False
+
 
 @admin.register(Mixdown)
 class MixdownAdmin(admin.ModelAdmin):
@@ -339,3 +343,7 @@ class MixdownAdmin(admin.ModelAdmin):
         "worker",
         "task_id",
     ]
+
+    def has_add_permission(self, request):
+        # Renders come from the remix API; an admin "add" had no remix to render (500).
+        return False

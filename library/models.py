@@ -7,7 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models
-from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.utils import timezone
 
 from separation.engines.base import EngineError
 from separation.jobs import BackgroundJob
@@ -159,6 +160,33 @@ class RemixQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
+    def cut_off(self, reason):
+        """End these remixes' access to their stems, and that of every fork made from them, at any depth.
+
+        A cut-off remix keeps its row (its owner sees why it stopped) but no longer points at
+        the stems, so nothing that reaches audio through ``Remix.job`` -- the owner's stem
+        URLs, share links, renders -- finds any; its mixdowns (renders of someone else's
+        audio) are deleted with their files. Returns how many remixes were cut off.
+        """
+        cut = set(self.filter(cut_off_at__isnull=True).values_list("pk", flat=True))
+        frontier = cut
+        while frontier:
+            frontier = (
+                set(
+                    Remix.objects.filter(forked_from__in=frontier, cut_off_at__isnull=True).values_list("pk", flat=True)
+                )
+                - cut
+            )
+            cut |= frontier
+        if not cut:
+            return 0
+        count = Remix.objects.filter(pk__in=cut, cut_off_at__isnull=True).update(
+            job=None, cut_off_at=timezone.now(), cut_off_reason=reason
+        )
+        for mixdown in Mixdown.objects.filter(remix__in=cut):
+            mixdown.delete()  # one by one: the post_delete signal removes the files
+        return count
+
 
 class Remix(models.Model):
     """A saved mix of one separation's stems: per-stem gain, mute, solo and pan.
@@ -166,17 +194,29 @@ class Remix(models.Model):
     ``track`` is set for remixes made from your own track (they go when the track
     goes); a fork of someone's shared remix has no track -- it points at the same
     stems (``job``) and keeps the title it was forked with.
+
+    A fork lives only as long as the remix it came from: when that remix is deleted
+    (with its track, or on its own) or its owner revokes the fork, the fork is cut off
+    (``cut_off_at``): ``job`` is cleared and the stems are out of its reach (the rule is
+    written out in ``library.sharing``).
     """
+
+    class CutOff(models.TextChoices):
+        SOURCE_REMOVED = "source_removed", "The original was removed by its owner."
+        REVOKED = "revoked", "The owner of the original revoked this copy."
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="remixes")
     track = models.ForeignKey(Track, null=True, blank=True, on_delete=models.CASCADE, related_name="remixes")
-    job = models.ForeignKey(SeparationJob, on_delete=models.PROTECT, related_name="remixes")
+    # Empty only once the remix is cut off; a live remix keeps its stems from being deleted.
+    job = models.ForeignKey(SeparationJob, null=True, blank=True, on_delete=models.PROTECT, related_name="remixes")
     name = models.CharField(max_length=200)
     stems = models.JSONField(help_text='{"vocals": {"gain_db": 0, "mute": false, "solo": false, "pan": 0}, ...}')
     title = models.CharField(max_length=300, help_text="The song's title, kept for forks.")
     artist = models.CharField(max_length=300, blank=True)
     forked_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks")
+    cut_off_at = models.DateTimeField(null=True, blank=True, help_text="When this fork lost its stems.")
+    cut_off_reason = models.CharField(max_length=20, choices=CutOff, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -185,9 +225,30 @@ class Remix(models.Model):
     class Meta:
         ordering = ["-updated"]
         indexes = [models.Index(fields=["owner", "-updated"], name="remix_owner_updated")]
+        constraints = [
+            # Stems or a reason why not, never both and never neither.
+            models.CheckConstraint(
+                condition=Q(job__isnull=False, cut_off_at__isnull=True, cut_off_reason="")
+                | Q(job__isnull=True, cut_off_at__isnull=False) & ~Q(cut_off_reason=""),
+                name="remix_has_stems_unless_cut_off",
+            )
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.title})"
+
+    @property
+    def available(self):
+        return self.cut_off_at is None
+
+    @property
+    def unavailable_reason(self):
+        return self.CutOff(self.cut_off_reason).label if self.cut_off_reason else ""
+
+    def revoke_fork(self):
+        """The source's owner takes this fork's (and its own forks') stems away."""
+        Remix.objects.filter(pk=self.pk).cut_off(self.CutOff.REVOKED)
+        self.refresh_from_db()
 
 
 class ShareLinkQuerySet(models.QuerySet):

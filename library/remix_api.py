@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from platform.api_errors import APIError
 
 from .models import Mixdown, Remix, ShareLink
-from .remix_serializers import MixdownSerializer, RemixSerializer, ShareLinkSerializer
+from .remix_serializers import ForkSerializer, MixdownSerializer, RemixSerializer, ShareLinkSerializer
 from .sharing import live_share
 from .streaming import ranged_file_response
 from .tasks import enqueue_mixdown
@@ -48,6 +48,8 @@ class RemixViewSet(viewsets.ModelViewSet):
     def render(self, request, pk=None):
         """Render the remix as it is now to MP3 and FLAC in the background (reuses a finished render)."""
         remix = self.get_object()
+        if not remix.available:
+            raise APIError(remix.unavailable_reason, code="remix_unavailable", status=409)
         latest = remix.mixdowns.filter(stems=remix.stems).live().first()
         if latest and latest.is_orphaned():
             # Its worker died: requeue it now (or fail it, after too many deaths) rather than
@@ -76,6 +78,24 @@ class RemixViewSet(viewsets.ModelViewSet):
     def mixdown(self, request, pk=None):
         remix = self.get_object()
         return mixdown_response(request, remix, request.query_params.get("id"))
+
+    @extend_schema(responses=ForkSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def forks(self, request, pk=None):
+        """Who added this remix to their library from a share link (direct forks, cut off ones too)."""
+        forks = self.get_object().forks.select_related("owner").prefetch_related("share_links").order_by("-created")
+        return Response(ForkSerializer(forks, many=True).data)
+
+    @extend_schema(request=None, responses=ForkSerializer)
+    @action(detail=True, methods=["post"], url_path=r"forks/(?P<fork_id>[^/.]+)/revoke", url_name="fork-revoke")
+    def revoke_fork(self, request, pk=None, fork_id=None):
+        """Take the stems away from a fork of this remix (and from forks of that fork); its links stop playing."""
+        remix = self.get_object()
+        fork = remix.forks.filter(pk=fork_id).first() if _is_uuid(fork_id) else None
+        if fork is None:
+            raise Http404("No such fork of this remix.")
+        fork.revoke_fork()
+        return Response(ForkSerializer(fork).data)
 
 
 def mixdown_response(request, remix, mixdown_id=None):

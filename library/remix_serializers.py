@@ -63,6 +63,8 @@ class RemixSerializer(serializers.ModelSerializer):
         source="job.stems", many=True, read_only=True, help_text="The stems this remix mixes, with their URLs."
     )
     share_links = serializers.SerializerMethodField()
+    available = serializers.BooleanField(read_only=True, help_text="False once this fork was cut off its stems.")
+    unavailable_reason = serializers.CharField(read_only=True, help_text="Why it was cut off; empty if available.")
 
     class Meta:
         model = Remix
@@ -77,11 +79,19 @@ class RemixSerializer(serializers.ModelSerializer):
             "title",
             "artist",
             "forked_from",
+            "available",
+            "unavailable_reason",
             "share_links",
             "created",
             "updated",
         ]
         read_only_fields = ["id", "model", "title", "artist", "forked_from", "created", "updated"]
+
+    def to_representation(self, remix):
+        data = super().to_representation(remix)
+        if not remix.available:
+            data["stem_files"] = []
+        return data
 
     def get_fields(self):
         fields = super().get_fields()
@@ -91,11 +101,18 @@ class RemixSerializer(serializers.ModelSerializer):
         return fields
 
     def get_stem_names(self, remix) -> list[str]:
-        return list(remix.job.stem_names)
+        return list(remix.job.stem_names) if remix.job else []
 
     def get_share_links(self, remix) -> list[dict]:
         links = [link for link in remix.share_links.all() if link.revoked_at is None]
         return ShareLinkSerializer(links, many=True, context=self.context).data
+
+    def update(self, instance, validated_data):
+        for attr, value in validated_data.items():
+            setattr(instance, attr, value)
+        # Only the fields the user changed: a fork cut off meanwhile must not get its stems back from this stale row.
+        instance.save(update_fields=[*validated_data, "updated"])
+        return instance
 
     def validate(self, attrs):
         if self.instance is None:
@@ -118,9 +135,30 @@ class RemixSerializer(serializers.ModelSerializer):
             attrs["title"], attrs["artist"] = track.title, track.artist
         elif "track" in attrs and attrs["track"] != self.instance.track:
             raise serializers.ValidationError({"track": ["A remix stays with its track; make a new remix instead."]})
+        elif not self.instance.available:
+            raise serializers.ValidationError(
+                {"stems": [f"{self.instance.unavailable_reason} This copy can no longer change; delete it."]}
+            )
         job = attrs.get("job") or self.instance.job
         try:
             attrs["stems"] = mixing.normalize(attrs.get("stems", getattr(self.instance, "stems", None)), job.stem_names)
         except mixing.SettingsError as exc:
             raise serializers.ValidationError({"stems": [str(exc)]}) from None
         return attrs
+
+
+class ForkSerializer(serializers.ModelSerializer):
+    """Someone's fork of your remix, as its owner sees it: who, when, shared on or not."""
+
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    shared = serializers.SerializerMethodField(help_text="Whether the fork has a live share link of its own.")
+    available = serializers.BooleanField(read_only=True)
+    unavailable_reason = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Remix
+        fields = ["id", "owner", "name", "created", "shared", "available", "unavailable_reason", "cut_off_at"]
+        read_only_fields = fields
+
+    def get_shared(self, fork) -> bool:
+        return fork.available and any(link.revoked_at is None for link in fork.share_links.all())

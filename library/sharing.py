@@ -3,7 +3,28 @@
 Every view here starts from the token and reaches only that remix's stems, its
 lyrics and its finished mixdown; never the owner's original upload, other
 tracks or other remixes. A revoked link, or a remix that is gone, answers 404 to
-everyone except the owner.
+everyone except the owner. The views answer GET and HEAD only (405 otherwise).
+
+Forks -- the rule. A signed-in holder of a live link may fork the remix
+(``POST /api/shares/{token}/fork/``): their own remix over the same stems, no files
+copied. A fork lives only as long as the remix it came from, and only while that
+remix's owner lets it:
+
+- Revoking a share link stops new forks through it (the link is 404 to everyone but
+  the owner); forks already made keep playing. To end those, the owner of the
+  original sees its forks (``GET /api/remixes/{id}/forks/``: who, when, shared or not)
+  and revokes them one by one (``POST /api/remixes/{id}/forks/{fork_id}/revoke/``).
+- Deleting the original remix -- or its track, which deletes its remixes -- ends
+  every fork of it.
+- Either way the fork is *cut off* (``Remix.objects.cut_off``), and so is every fork
+  made from it, at any depth: its row stays so its owner sees why
+  (``"available": false, "unavailable_reason": ...`` in the API, a notice on its
+  page), but it no longer points at the stems, so its owner's stem URLs are 404,
+  its renders are deleted, and its share links show a "removed" page (410) with
+  none of the original's title, artist, owner, cover or audio.
+- Forks never keep audio alive: the stems go with the last *track* holding that
+  audio (``library.signals``), unless another user's own track holds the same bytes.
+- Cutting off is final; the fork's owner can only delete it.
 """
 
 import re
@@ -11,6 +32,7 @@ import re
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from separation.models import SeparationJob
 
@@ -24,18 +46,25 @@ TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STEM_NAME_FORMAT = re.compile(r"[a-z]{1,20}")
 
 
-def live_share(request, token):
-    """The share link for ``token`` as ``request``'s user may see it, or 404."""
+def share_link(request, token):
+    """The share link for ``token`` as ``request``'s user may see it (its remix maybe cut off), or 404."""
     if not TOKEN_FORMAT.fullmatch(token or ""):
         raise Http404("No such share link.")
-    link = (
-        ShareLink.objects.filter(token=token, remix__job__status=SeparationJob.Status.SUCCEEDED)
-        .select_related("remix__job", "remix__track", "remix__owner")
-        .first()
-    )
+    link = ShareLink.objects.filter(token=token).select_related("remix__job", "remix__track", "remix__owner").first()
     if link is None:
         raise Http404("No such share link.")
     if link.revoked_at is not None and request.user != link.remix.owner:
+        raise Http404("No such share link.")
+    return link
+
+
+def live_share(request, token):
+    """The share link for ``token`` with stems to play, or 404 (a cut-off fork's link plays nothing)."""
+    link = share_link(request, token)
+    remix = link.remix
+    if not remix.available:
+        raise Http404(remix.unavailable_reason)
+    if remix.job.status != SeparationJob.Status.SUCCEEDED:
         raise Http404("No such share link.")
     return link
 
@@ -65,6 +94,8 @@ def share_data(request, link):
         )
     has_mixdown = _current_mixdown(remix) is not None
     return {
+        "available": True,
+        "unavailable_reason": "",
         "name": remix.name,
         "title": remix.title,
         "artist": remix.artist,
@@ -78,7 +109,16 @@ def share_data(request, link):
     }
 
 
+def removed_data(link):
+    # Nothing of the original -- its title, artist, owner or cover -- once its owner took it away.
+    return {"available": False, "unavailable_reason": link.remix.unavailable_reason}
+
+
+@require_safe
 def share_page(request, token):
+    link = share_link(request, token)
+    if not link.remix.available:
+        return render(request, "frontend/share_removed.html", {"data": removed_data(link)}, status=410)
     link = live_share(request, token)
     data = share_data(request, link)
     context = {
@@ -90,20 +130,27 @@ def share_page(request, token):
     return render(request, "frontend/share.html", context)
 
 
+@require_safe
 def share_json(request, token):
+    link = share_link(request, token)
+    if not link.remix.available:
+        return JsonResponse(removed_data(link), status=410)
     return JsonResponse(share_data(request, live_share(request, token)))
 
 
+@require_safe
 def share_stem_audio(request, token, name):
     stem = _stem(live_share(request, token), name)
     return ranged_file_response(request, stem.compressed, content_type="audio/mpeg")
 
 
+@require_safe
 def share_stem_peaks(request, token, name):
     stem = _stem(live_share(request, token), name)
     return ranged_file_response(request, stem.peaks, content_type="application/json")
 
 
+@require_safe
 def share_cover(request, token):
     track = live_share(request, token).remix.track
     if not track or not track.cover:
@@ -111,6 +158,7 @@ def share_cover(request, token):
     return ranged_file_response(request, track.cover, content_type="image/jpeg")
 
 
+@require_safe
 def share_mixdown(request, token):
     remix = live_share(request, token).remix
     mixdown = _current_mixdown(remix)

@@ -1,4 +1,4 @@
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
 from separation import services as separation
@@ -11,7 +11,8 @@ from .models import Mixdown, Remix, Track
 @receiver(post_delete, sender=Track)
 def delete_track_files(sender, instance, **kwargs):
     # Stems belong to the audio, not the track: they stay while any track still
-    # holds the same audio, and go with the last one.
+    # holds the same audio, and go with the last one. Forks do not hold them: the
+    # track's remixes went first and cut their forks off (cut_off_forks below).
     other = Track.objects.filter(sha256=instance.sha256).exclude(pk=instance.pk).first()
     if other:
         separation.move_source(instance.sha256, instance.original.name, other.original.name)
@@ -29,9 +30,17 @@ def delete_mixdown_files(sender, instance, **kwargs):
     delete_files_on_commit([instance.mp3, instance.flac])
 
 
+@receiver(pre_delete, sender=Remix)
+def cut_off_forks(sender, instance, **kwargs):
+    # Before the delete sets their forked_from to NULL, while they can still be found.
+    Remix.objects.filter(forked_from=instance).cut_off(Remix.CutOff.SOURCE_REMOVED)
+
+
 @receiver(post_delete, sender=Remix)
 def forget_unused_stems(sender, instance, **kwargs):
-    # A fork outlives the track it came from; the stems go when nothing uses them.
+    # Stems no track holds and no remix mixes any more go (a fork is deleted after its source's track).
+    if instance.job_id is None:
+        return
     job = SeparationJob.objects.filter(pk=instance.job_id).first()
     if job is None:
         return

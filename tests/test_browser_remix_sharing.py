@@ -186,3 +186,41 @@ def test_a_signed_in_visitor_adds_a_shared_remix_to_their_library(page, live_ser
     page.goto("/remixes/")
     expect(page.locator(".remix-card")).to_have_count(1)
     expect(page.locator(f'.remix-card[data-remix="{remix.pk}"]')).to_contain_text("Your track")
+
+
+def test_the_owner_sees_who_added_the_remix_and_revokes_that_copy(page, live_server, alice, bob, ready_track):
+    job = SeparationJob.objects.get(sha256=ready_track.sha256)
+    remix = Remix.objects.create(
+        owner=alice,
+        track=ready_track,
+        job=job,
+        name="Party mix",
+        stems=mixing.normalize({}, job.stem_names),
+        title=ready_track.title,
+        artist=ready_track.artist,
+    )
+    fork = Remix.objects.create(
+        owner=bob, job=job, name="Party mix", stems=remix.stems, title=remix.title, forked_from=remix
+    )
+    ShareLink.objects.create(remix=fork)
+
+    sign_in(page, live_server, alice)
+    page.goto(f"/tracks/{ready_track.pk}/?remix={remix.pk}")
+    item = page.locator(f'#fork-list [data-fork="{fork.pk}"]')
+    expect(item).to_contain_text("bob")
+    expect(item).to_contain_text("shared on")
+    page.on("dialog", lambda dialog: dialog.accept())
+    item.get_by_role("button", name="Revoke").click()
+    expect(page.locator("#share-status")).to_have_text("bob’s copy revoked.")
+    expect(item).to_contain_text("revoked")
+    expect(item.get_by_role("button", name="Revoke")).to_have_count(0)
+    screenshot(page, "forks-revoked")
+
+    # bob's copy says why it stopped, plays nothing, and can only be deleted.
+    sign_in(page, live_server, bob)
+    page.goto(f"/remixes/{fork.pk}/")
+    expect(page.locator("#remix-unavailable")).to_contain_text("The owner of the original revoked this copy.")
+    expect(page.locator("#mixer")).to_have_count(0)
+    page.get_by_role("button", name="Delete this copy").click()
+    page.wait_for_url("**/remixes/")
+    assert not Remix.objects.filter(pk=fork.pk).exists()

@@ -1,6 +1,7 @@
 // The mixer card: a live preview of the stems through StemPlayer's strips,
 // the MixerPanel controls, and a remix's life through the API -- save, update,
-// delete, render a mixdown (with live status) and share links (copy, revoke).
+// delete, render a mixdown (with live status), share links (copy, revoke) and
+// the forks other people made of it (see, revoke).
 // The track page mounts it over the song's stems (and lists that song's
 // remixes); a fork's page mounts it over the fork's stems.
 //
@@ -202,6 +203,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
       nameInput.value = remix.name;
       if (trackId) window.history.replaceState(null, "", remixUrl(remix.id));
       showLinks(remix.share_links);
+      loadForks();
     } else {
       savedSettings = defaultSettings(names);
       if (trackId) window.history.replaceState(null, "", remixUrl(null));
@@ -474,6 +476,51 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
     showLinks(current.share_links);
     shareStatus("Link revoked.");
     refreshList();
+  }
+
+  // ---- Forks: copies other people added from a share link -------------------
+
+  function forkItem(fork) {
+    const who = `${fork.owner} · added ${dateTime(fork.created)}`;
+    const state = fork.available
+      ? el("span", { class: `badge${fork.shared ? " ready" : ""}` }, fork.shared ? "shared on" : "not shared")
+      : el("span", { class: "badge failed" }, "revoked");
+    return el(
+      "li",
+      { "data-fork": fork.id },
+      el("span", { class: "fork-who" }, who),
+      state,
+      fork.available
+        ? el("button", { type: "button", class: "small danger", onclick: () => revokeFork(fork) }, "Revoke")
+        : null,
+    );
+  }
+
+  async function loadForks() {
+    const box = $("remix-forks");
+    const remix = current;
+    let forks = [];
+    try {
+      forks = await api(`/api/remixes/${remix.id}/forks/`);
+    } catch {
+      forks = [];
+    }
+    if (current !== remix) return;
+    box.hidden = forks.length === 0;
+    $("fork-list").replaceChildren(...forks.map(forkItem));
+  }
+
+  async function revokeFork(fork) {
+    const question = `Revoke ${fork.owner}’s copy? It stops playing for them and for anyone with their links.`;
+    if (!window.confirm(question)) return;
+    try {
+      await api(`/api/remixes/${current.id}/forks/${fork.id}/revoke/`, { method: "POST" });
+    } catch (err) {
+      shareStatus(err.message, true);
+      return;
+    }
+    shareStatus(`${fork.owner}’s copy revoked.`);
+    loadForks();
   }
 
   $("remix-share").addEventListener("click", async () => {

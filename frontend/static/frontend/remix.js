@@ -2,37 +2,55 @@
 // of mine, so it plays its own stems through the mixer (remix-studio.js) with
 // the visualizer above; I can change, render and share it like any remix.
 
-import { isTyping } from "./common.js";
+import { api, isTyping } from "./common.js";
 import { mountStudio, SEEK_STEP } from "./remix-studio.js";
 import { modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 
 const page = document.getElementById("remix-page");
-const stems = JSON.parse(document.getElementById("remix-stems").textContent);
-const viz = new Visualizer(document.getElementById("viz"));
-document.getElementById("viz-tools").append(...modeButtons(viz));
+const removed = document.getElementById("remix-unavailable-delete");
+if (removed) {
+  // A cut-off fork: nothing to play; its owner can only delete it.
+  removed.addEventListener("click", async () => {
+    if (!window.confirm("Delete this copy from your library?")) return;
+    try {
+      await api(removed.dataset.api, { method: "DELETE" });
+      window.location.assign(removed.dataset.done);
+    } catch (err) {
+      window.alert(err.message);
+    }
+  });
+} else {
+  mountPlayer();
+}
 
-let context = null;
-const studio = mountStudio(document.getElementById("mixer"), {
-  stems,
-  remixId: page.dataset.remix,
-  getContext: () => (context ??= new AudioContext()),
-  onPlay: (player) => {
-    viz.setAnalyser(player.analyser);
-    document.getElementById("viz-hint").hidden = true;
-  },
-});
-window.stemroom = studio;
+function mountPlayer() {
+  const stems = JSON.parse(document.getElementById("remix-stems").textContent);
+  const viz = new Visualizer(document.getElementById("viz"));
+  document.getElementById("viz-tools").append(...modeButtons(viz));
 
-document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-  const onControl = event.target.closest && event.target.closest("button, a");
-  if (event.key === " " && !onControl) {
-    event.preventDefault();
-    studio.toggle();
-  } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
-    event.preventDefault();
-    studio.seekBy(event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP);
-  } else if (visualizerKey(viz, event)) {
-    event.preventDefault();
-  }
-});
+  let context = null;
+  const studio = mountStudio(document.getElementById("mixer"), {
+    stems,
+    remixId: page.dataset.remix,
+    getContext: () => (context ??= new AudioContext()),
+    onPlay: (player) => {
+      viz.setAnalyser(player.analyser);
+      document.getElementById("viz-hint").hidden = true;
+    },
+  });
+  window.stemroom = studio;
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    const onControl = event.target.closest && event.target.closest("button, a");
+    if (event.key === " " && !onControl) {
+      event.preventDefault();
+      studio.toggle();
+    } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
+      event.preventDefault();
+      studio.seekBy(event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP);
+    } else if (visualizerKey(viz, event)) {
+      event.preventDefault();
+    }
+  });
+}
