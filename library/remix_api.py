@@ -86,7 +86,11 @@ class RemixViewSet(viewsets.ModelViewSet):
         forks = self.get_object().forks.select_related("owner").prefetch_related("share_links").order_by("-created")
         return Response(ForkSerializer(forks, many=True).data)
 
-    @extend_schema(request=None, responses=ForkSerializer)
+    @extend_schema(
+        request=None,
+        responses=ForkSerializer,
+        parameters=[OpenApiParameter("fork_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The fork.")],
+    )
     @action(detail=True, methods=["post"], url_path=r"forks/(?P<fork_id>[^/.]+)/revoke", url_name="fork-revoke")
     def revoke_fork(self, request, pk=None, fork_id=None):
         """Take the stems away from a fork of this remix (and from forks of that fork); its links stop playing."""
