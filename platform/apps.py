@@ -12,6 +12,8 @@ class PlatformConfig(AppConfig):
     def ready(self):
         from django.conf import settings
 
+        from . import signals  # noqa: F401 -- connects the receivers
+
         # Uploads stream into the temp folder and static files are served from
         # STATIC_ROOT: both must exist before the first request.
         for folder in (settings.FILE_UPLOAD_TEMP_DIR, settings.MEDIA_ROOT, settings.STATIC_ROOT):
