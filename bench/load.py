@@ -239,6 +239,7 @@ def main():
     parser.add_argument("--baseline-seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=200, help="reads per second")
     parser.add_argument("--uploaders", type=int, default=20)
+    parser.add_argument("--worker-nice", type=int, default=10, help="the worker's niceness (serve --worker-nice)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="stemroom-load-"))
@@ -276,7 +277,7 @@ def main():
 
         port = free_port()
         server = subprocess.Popen(
-            [python, "manage.py", "serve", "--port", str(port)],
+            [python, "manage.py", "serve", "--port", str(port), "--worker-nice", str(args.worker_nice)],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -295,7 +296,10 @@ def main():
             time.sleep(0.5)
 
         job_box = multiprocessing.Array("c", 64)
-        print(f"server: nginx + gunicorn + one warm worker, SQLite; reads at {args.rate}/s open loop")
+        print(
+            f"server: nginx + gunicorn + one warm worker (nice {args.worker_nice}), SQLite; "
+            f"reads at {args.rate}/s open loop"
+        )
         run_reads(port, reader_token, job_box, args.rate, 3)  # warm-up: every web worker loads its code
         latencies, errors = run_reads(port, reader_token, job_box, args.rate, args.baseline_seconds)
         report(f"baseline ({args.baseline_seconds} s, reads only)", args.baseline_seconds, latencies, errors)

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 15
+WORKER_NICENESS = 10
 
 
 def _die_with_parent():
@@ -46,6 +47,12 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--no-worker", action="store_true", help="Serve the web app only.")
         parser.add_argument(
+            "--worker-nice",
+            type=int,
+            default=WORKER_NICENESS,
+            help="CPU priority of the worker cluster below the web server's (0: the same).",
+        )
+        parser.add_argument(
             "--no-proxy",
             action="store_true",
             help="gunicorn listens itself, without nginx in front (development only: slow clients can stall it).",
@@ -61,30 +68,11 @@ class Command(BaseCommand):
             except proxy.ProxyUnavailable as exc:
                 raise CommandError(str(exc)) from None
             bind = f"127.0.0.1:{_free_port()}"
-        commands = {
-            "web": [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "platform.wsgi",
-                "--bind",
-                bind,
-                "--workers",
-                str(options["web_workers"]),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(options["threads"]),
-                "--timeout",
-                "300",
-                "--graceful-timeout",
-                "5",
-                "--access-logfile",
-                "-",
-            ],
-        }
+        commands = {"web": _gunicorn(bind, options["web_workers"], options["threads"])}
         if not options["no_worker"]:
-            commands["worker"] = [sys.executable, "manage.py", "qcluster"]
+            # Separation is batch work and takes every core it gets: niced, it yields them
+            # to page and API requests, which then stay quick while a job runs.
+            commands["worker"] = ["nice", "-n", str(options["worker_nice"]), sys.executable, "manage.py", "qcluster"]
 
         children = {
             name: subprocess.Popen(cmd, preexec_fn=_die_with_parent, start_new_session=True)
@@ -137,6 +125,29 @@ class Command(BaseCommand):
             _signal_group(child, signal.SIGKILL)
             child.wait()
         self.stdout.write("Stopped.")
+
+
+def _gunicorn(bind, workers, threads):
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "platform.wsgi",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "300",
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        "-",
+    ]
 
 
 def _free_port():
