@@ -300,7 +300,7 @@ CACHES = {
 # --- Throttles and lockouts (README "Limits and throttles") ---
 # Proxies whose X-Forwarded-For / X-Real-IP we believe (platform.client_ip): addresses or
 # networks. The default trusts a proxy on this machine (nginx in front of gunicorn); in
-# compose the proxy is another container, so set its network, e.g. 172.16.0.0/12.
+# compose the proxy is another container: compose.yaml gives it a fixed address and sets it here.
 STEMROOM_TRUSTED_PROXIES = env_list("STEMROOM_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 # Sign-in: after this many failures for one account, or from one address, sign-in is refused
 # (429) for the cool-off; every further try restarts it. "username" and "ip_address" lock
