@@ -137,7 +137,6 @@ def _store(track, uploaded, cover, quota):
         return Ingested(existing, created=False)
     except BaseException as exc:
         _delete_stored(track, stored)
-        _delete_partial(track)
         if is_disk_full(exc):
             raise IngestError(STORAGE_FULL_MESSAGE, code="storage_full", status=507) from None
         raise
@@ -150,18 +149,6 @@ def _delete_stored(track, names):
             track.original.storage.delete(name)
         except OSError:
             logger.exception("Could not remove %s after a failed upload", name)
-
-
-def _delete_partial(track):
-    """A copy cut short (a full disk) leaves a file the storage never named back to us:
-    every stored name of this track starts with its id (``original_path``, ``cover_path``)."""
-    storage = track.original.storage
-    for folder in (f"tracks/{track.owner_id}", f"covers/{track.owner_id}"):
-        try:
-            _, names = storage.listdir(folder)
-        except (FileNotFoundError, NotImplementedError):
-            continue
-        _delete_stored(track, [f"{folder}/{name}" for name in names if name.startswith(str(track.id))])
 
 
 class _on_disk:

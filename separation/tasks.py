@@ -41,10 +41,9 @@ def _separate(job):
     try:
         _run(job, stored)
     except BaseException:
-        # Failed or cancelled: keep none of its files -- nor one a full disk cut short,
-        # which the storage never named back to us: the job's whole folder goes.
+        # Failed or cancelled: keep none of its files (a save cut short by a full disk
+        # removes its own half: platform.storage).
         _delete_stored(stored)
-        _delete_stored(_stored_under(job.storage_prefix))
         raise
 
 
@@ -132,11 +131,3 @@ def _delete_stored(names):
             default_storage.delete(name)
         except OSError:
             logger.exception("Could not remove %s", name)
-
-
-def _stored_under(prefix):
-    try:
-        _, files = default_storage.listdir(prefix)
-    except FileNotFoundError:
-        return []
-    return [f"{prefix}/{name}" for name in files]
