@@ -1,11 +1,7 @@
-import logging
 import secrets
-import shutil
 import uuid
-from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
@@ -13,8 +9,6 @@ from django.utils import timezone
 from separation.engines.base import EngineError
 from separation.jobs import BackgroundJob
 from separation.models import SeparationJob, SeparationRequest
-
-logger = logging.getLogger(__name__)
 
 
 def original_path(track, filename):
@@ -278,6 +272,7 @@ class Mixdown(BackgroundJob):
 
     TASK = "library.tasks.render_mixdown"
     ACTIVITY = "rendering this mixdown"
+    SCRATCH = "mixdown"
     expected_errors = (EngineError, OSError, RuntimeError)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -298,10 +293,6 @@ class Mixdown(BackgroundJob):
     def storage_base(self):
         return f"mixdowns/{self.remix_id}/{self.pk.hex}"
 
-    @property
-    def scratch_prefix(self):
-        return f"mixdown-{self.pk.hex[:8]}-"
-
     def task_options(self):
         return {"task_name": f"mixdown {self.pk.hex[:8]}"}
 
@@ -310,11 +301,5 @@ class Mixdown(BackgroundJob):
             return f"Rendering failed: {exc}"
         return super().failure_message(exc)
 
-    def discard_partial_output(self):
-        for name in (f"{self.storage_base}.flac", f"{self.storage_base}.mp3"):
-            try:
-                default_storage.delete(name)
-            except OSError:
-                logger.exception("Could not remove %s", name)
-        for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"{self.scratch_prefix}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+    def partial_output_names(self):
+        return [f"{self.storage_base}.flac", f"{self.storage_base}.mp3"]

@@ -23,12 +23,15 @@ failed); ``recover_stale_jobs`` finds dead workers' jobs of every job model.
 import errno
 import logging
 import os
+import shutil
 import socket
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -120,6 +123,7 @@ class BackgroundJob(models.Model):
     TASK = ""  # dotted path of the django-q2 task that runs one job given its id (usually via ``run``)
     ACTIVITY = "working on this job"  # for messages: "The worker stopped while <ACTIVITY>"
     expected_errors = ()  # exceptions whose message is for the user as it is
+    SCRATCH = "job"  # its worker's temp folder is named "<SCRATCH>-<id>-..." (``scratch_prefix``)
 
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
@@ -266,8 +270,23 @@ class BackgroundJob(models.Model):
 
         transaction.on_commit(send)
 
+    @property
+    def scratch_prefix(self):
+        return f"{self.SCRATCH}-{self.pk.hex[:8]}-"
+
+    def partial_output_names(self):
+        """Storage names a worker of this job may have written before it died."""
+        return []
+
     def discard_partial_output(self):
-        """Remove what a dead or cancelled worker left half-written."""
+        """Remove what a dead or cancelled worker left half-written: stored files and its scratch folder."""
+        for name in self.partial_output_names():
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.exception("Could not remove %s", name)
+        for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"{self.scratch_prefix}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def failure_message(self, exc):
         if isinstance(exc, self.expected_errors):

@@ -5,10 +5,7 @@ same song uploaded by two people is separated once, and the library decides who
 may see which job.
 """
 
-import logging
-import shutil
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -18,8 +15,6 @@ from django.utils import timezone
 
 from .engines.base import EngineError
 from .jobs import BackgroundJob, JobQuerySet
-
-logger = logging.getLogger(__name__)
 
 MODELS = {
     "2stems": ("vocals", "accompaniment"),
@@ -113,20 +108,17 @@ class SeparationJob(BackgroundJob):
             "tell the administrator."
         )
 
-    def discard_partial_output(self):
-        """Stem rows, stored files under the job's prefix, its scratch folder: whatever a dead worker left."""
-        self.stems.all().delete()
+    def partial_output_names(self):
         try:
             _, files = default_storage.listdir(self.storage_prefix)
         except FileNotFoundError:
-            files = []
-        for name in files:
-            try:
-                default_storage.delete(f"{self.storage_prefix}/{name}")
-            except OSError:
-                logger.exception("Could not remove %s/%s", self.storage_prefix, name)
-        for leftover in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(f"job-{self.pk.hex[:8]}-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            return []
+        return [f"{self.storage_prefix}/{name}" for name in files]
+
+    def discard_partial_output(self):
+        """Stem rows too, besides the stored files under the job's prefix and its scratch folder."""
+        self.stems.all().delete()
+        super().discard_partial_output()
 
 
 class SeparationRequestQuerySet(models.QuerySet):

@@ -64,7 +64,7 @@ def _run(job, stored):
     # The scratch folder is gone before the job says how it ended (the with block closes
     # before any status is written): whoever sees a finished job sees a clean disk.
     with tempfile.TemporaryDirectory(
-        prefix=f"job-{job.pk.hex[:8]}-", dir=settings.FILE_UPLOAD_TEMP_DIR, ignore_cleanup_errors=True
+        prefix=job.scratch_prefix, dir=settings.FILE_UPLOAD_TEMP_DIR, ignore_cleanup_errors=True
     ) as scratch:
         work_dir = Path(scratch)
         started = time.monotonic()
