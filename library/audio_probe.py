@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import soundfile
 from django.conf import settings
 
+from separation.engines import SAMPLE_RATE
+
 logger = logging.getLogger(__name__)
 
 # Codecs a browser's <audio> and Spleeter's decoder both handle via ffmpeg.
@@ -63,7 +65,7 @@ TRUNCATION_TOLERANCE_RATIO = 0.02
 # (separation.engines.SAMPLE_RATE), so both measure the same length. Measured on a
 # FLAC bomb here, this is the fastest exact count: u8 output or a lower rate cost
 # more in conversion or resampling than they save in pipe traffic.
-COUNT_RATE = 44_100
+COUNT_RATE = SAMPLE_RATE
 COUNT_BYTES_PER_SAMPLE = 2
 COUNT_READ_BYTES = 1024 * 1024
 
