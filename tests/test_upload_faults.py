@@ -14,30 +14,22 @@ from tests.disk import small_disk
 from tests.helpers import files_under, upload
 from tests.slow_clients import seconds_to_answer
 from tests.test_serve import free_port
+from tests.test_slow_clients import wait_until_serving
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_an_upload_to_a_full_temp_disk_is_a_507_and_leaves_nothing(alice_api, song_wav, isolated_media):
-    with small_disk(isolated_media.FILE_UPLOAD_TEMP_DIR, 128 * 1024):
+@pytest.mark.parametrize("full", ["FILE_UPLOAD_TEMP_DIR", "MEDIA_ROOT"], ids=["temp_disk", "media_disk"])
+def test_an_upload_to_a_full_disk_is_a_507_and_leaves_nothing(alice_api, song_wav, isolated_media, full):
+    with small_disk(getattr(isolated_media, full), 128 * 1024):
         response = upload(alice_api, song_wav)
-        leftovers = files_under(isolated_media.FILE_UPLOAD_TEMP_DIR)
+        leftovers = files_under(getattr(isolated_media, full))
     assert response.status_code == 507, response.content
     assert response.json()["code"] == "storage_full"
     assert "storage" in response.json()["detail"].lower()
     assert leftovers == []
-    assert files_under(isolated_media.MEDIA_ROOT) == []
-    assert not Track.objects.exists()
-
-
-def test_an_upload_to_a_full_media_disk_is_a_507_and_leaves_nothing(alice_api, song_wav, isolated_media):
-    with small_disk(isolated_media.MEDIA_ROOT, 128 * 1024):
-        response = upload(alice_api, song_wav)
-        leftovers = files_under(isolated_media.MEDIA_ROOT)
-    assert response.status_code == 507, response.content
-    assert response.json()["code"] == "storage_full"
-    assert leftovers == []
     assert files_under(isolated_media.FILE_UPLOAD_TEMP_DIR) == []
+    assert files_under(isolated_media.MEDIA_ROOT) == []
     assert not Track.objects.exists()
 
 
@@ -67,10 +59,7 @@ def served(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while seconds_to_answer(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) >= 2:
-        assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.3)
+    wait_until_serving(f"http://127.0.0.1:{port}/accounts/login/", process)
     yield port, token, env, tmp_path / "var"
     process.terminate()
     process.wait(timeout=30)
