@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,12 +13,13 @@ from platform.throttling import SIGNUPS
 
 from .forms import SignUpForm
 from .quotas import quota_for
+from .redirects import safe_next
 
 
 def too_many(request, message, wait):
     """The page for every refused-because-too-often form: 429, and when to come back."""
     minutes = max(1, round(wait / 60))
-    context = {"message": message, "minutes": minutes}
+    context = {"message": message, "minutes": minutes, "next": safe_next(request)}
     response = render(request, "accounts/too_many.html", context, status=429)
     response["Retry-After"] = str(int(wait))
     return response
@@ -32,9 +34,20 @@ def locked_out(request, original_response=None, credentials=None):
     )
 
 
+class LoginView(auth_views.LoginView):
+    """Django's sign-in, keeping only a same-site path as the destination (accounts.redirects)."""
+
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        return safe_next(self.request)
+
+
 def signup(request):
+    # Where an invite was going (a share link): kept through the form and used after sign-up.
+    destination = safe_next(request)
     if request.user.is_authenticated:
-        return redirect("library")
+        return redirect(destination or "library")
     if request.method == "POST":
         wait = SIGNUPS.wait(client_ip(request))
         if wait is not None:
@@ -44,9 +57,13 @@ def signup(request):
         user = form.save()
         SIGNUPS.count(client_ip(request))
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if destination:
+            messages.success(request, f"Welcome, {user.username}!")
+            return redirect(destination)
         messages.success(request, f"Welcome, {user.username}! Upload your first song to get started.")
         return redirect("library")
-    return render(request, "accounts/signup.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/signup.html", {"form": form, "next": destination}, status=status)
 
 
 @login_required

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from library.downloads import RENDITIONS
 from library.ingest import IngestError, ingest
 from library.models import Remix, Track
 from library.upload_handlers import upload_error
@@ -26,7 +27,10 @@ PAGE_SIZE = 24
 
 
 def home(request):
-    return redirect("library" if request.user.is_authenticated else "login")
+    """Signed in: the library. Anyone else: what Stemroom is, and the way in."""
+    if request.user.is_authenticated:
+        return redirect("library")
+    return render(request, "frontend/landing.html")
 
 
 @login_required
@@ -79,17 +83,26 @@ def library(request):
     return response
 
 
+def finished_stems(track):
+    """The stems of the track's finished split, in the model's order (none until it succeeded)."""
+    if track.latest_job_status != SeparationJob.Status.SUCCEEDED:
+        return []
+    job = SeparationJob.objects.get(pk=track.latest_job_id)
+    return sorted(job.stems.all(), key=lambda stem: job.stem_names.index(stem.name))
+
+
 @login_required
 def track(request, pk):
     track = get_object_or_404(Track.objects.owned_by(request.user).with_latest_job(), pk=pk)
     form = TrackEditForm(request.POST or None, instance=track)
+    context = {"track": track, "form": form, "download_stems": finished_stems(track), "renditions": RENDITIONS}
     if request.method == "POST":
         if form.is_valid():
             form.save()
             messages.success(request, "Saved.")
             return redirect("track", pk=track.pk)
-        return render(request, "frontend/track.html", {"track": track, "form": form}, status=400)
-    return render(request, "frontend/track.html", {"track": track, "form": form})
+        return render(request, "frontend/track.html", context, status=400)
+    return render(request, "frontend/track.html", context)
 
 
 @login_required

@@ -11,9 +11,11 @@ from accounts.quotas import quota_for
 from platform.api_errors import APIError, JSONParser
 from platform.throttling import UPLOADS
 from separation import services as separation
+from separation.models import SeparationJob
 from separation.models_install import has_checkpoint, model_dir
 from separation.serializers import JobSerializer, SeparationRequestSerializer
 
+from . import downloads
 from .api_jobs import too_many_jobs_as_429
 from .ingest import IngestError, ingest
 from .lyrics_api import LyricsSerializer, lrc_from_upload
@@ -86,10 +88,42 @@ class TrackViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], url_path="audio", url_name="audio")
     def audio(self, request, pk=None):
         track = self.get_object()
-        download_name = track.original_name if request.query_params.get("download") else None
+        # Named after the song, like the stems; the extension is the stored file's (its real format).
+        download_name = (
+            downloads.file_name(downloads.song_name(track.title, track.artist), downloads.extension(track.original))
+            if request.query_params.get("download")
+            else None
+        )
         return ranged_file_response(
             request, track.original, content_type=track.content_type, download_name=download_name, etag=track.sha256
         )
+
+    @extend_schema(
+        responses={(200, "application/zip"): BINARY},
+        parameters=[
+            OpenApiParameter(
+                "rendition", str, enum=list(downloads.RENDITIONS), description="flac (default), wav or mp3"
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"], url_path="stems-zip", url_name="stems-zip")
+    def stems_zip(self, request, pk=None):
+        """All of this song's stems in one zip, "Artist – Title (vocals).flac" and so on, streamed."""
+        track = self.get_object()
+        rendition = request.query_params.get("rendition", "flac")
+        if rendition not in downloads.RENDITIONS:
+            raise APIError(
+                f"Unknown rendition {rendition!r}; use one of: {', '.join(downloads.RENDITIONS)}.",
+                code="invalid_rendition",
+                status=400,
+            )
+        if track.latest_job_status != SeparationJob.Status.SUCCEEDED:
+            raise APIError(
+                "This song has no stems yet: split it first, then download them.", code="no_stems", status=409
+            )
+        job = SeparationJob.objects.get(pk=track.latest_job_id)
+        stems = sorted(job.stems.all(), key=lambda stem: job.stem_names.index(stem.name))
+        return downloads.stems_zip(stems, rendition, downloads.song_name(track.title, track.artist))
 
     @extend_schema(responses={(200, "image/jpeg"): BINARY})
     @action(detail=True, methods=["get"], url_path="cover", url_name="cover")

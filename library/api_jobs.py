@@ -16,10 +16,12 @@ from separation import services
 from separation.models import SeparationJob, Stem
 from separation.serializers import JobSerializer, StemSerializer
 
+from . import downloads
+from .models import Remix, Track
 from .streaming import ranged_file_response
 
 # Not "format": DRF reads ?format= to pick a renderer.
-STEM_RENDITIONS = {"mp3", "flac"}
+STEM_RENDITIONS = set(downloads.RENDITIONS)
 
 
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range requests get 206.")
@@ -109,7 +111,13 @@ class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         responses={(200, "audio/*"): BINARY, (206, "audio/*"): BINARY},
         parameters=[
-            OpenApiParameter("rendition", str, enum=sorted(STEM_RENDITIONS), description="mp3 (default) or flac")
+            OpenApiParameter(
+                "rendition",
+                str,
+                enum=sorted(STEM_RENDITIONS),
+                description="mp3 (default, what the players stream), flac or wav (downloads, named after the song)",
+            ),
+            OpenApiParameter("download", bool, description="Send the MP3 as an attachment too."),
         ],
     )
     @action(detail=True, methods=["get"])
@@ -117,12 +125,15 @@ class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         stem = self.get_object()
         wanted = request.query_params.get("rendition", "mp3")
         if wanted not in STEM_RENDITIONS:
-            raise APIError(f"Unknown rendition {wanted!r}; use 'mp3' or 'flac'.", code="invalid_rendition", status=400)
-        if wanted == "flac":
-            return ranged_file_response(
-                request, stem.lossless, content_type="audio/flac", download_name=f"{stem.name}.flac"
+            raise APIError(
+                f"Unknown rendition {wanted!r}; use one of: {', '.join(downloads.RENDITIONS)}.",
+                code="invalid_rendition",
+                status=400,
             )
-        return ranged_file_response(request, stem.compressed, content_type=_content_type(stem.compressed.name))
+        if wanted == "mp3" and not request.query_params.get("download"):
+            # What the players stream: inline, with Range for seeking.
+            return ranged_file_response(request, stem.compressed, content_type=_content_type(stem.compressed.name))
+        return downloads.stem_download(stem, wanted, _song_name_for(request.user, stem))
 
     @extend_schema(responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Peaks.")})
     @action(detail=True, methods=["get"])
@@ -135,3 +146,11 @@ def _content_type(name):
     return {".m4a": "audio/mp4", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg"}.get(
         name[name.rfind(".") :], "application/octet-stream"
     )
+
+
+def _song_name_for(user, stem):
+    """The song as ``user`` knows these stems: their track of that audio, else their fork; else unnamed."""
+    track = Track.objects.owned_by(user).filter(sha256=stem.job.sha256).only("title", "artist").first()
+    if track is None:
+        track = Remix.objects.owned_by(user).filter(job=stem.job_id).only("title", "artist").first()
+    return downloads.song_name(track.title, track.artist) if track else "Stems"

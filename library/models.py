@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 import uuid
 
@@ -265,6 +266,31 @@ class ShareLink(models.Model):
 
     def __str__(self):
         return f"Share of {self.remix} ({'revoked' if self.revoked_at else 'live'})"
+
+
+class RemovedShareLink(models.Model):
+    """What is left of a share link whose remix is gone (deleted with its track, or with its owner's account).
+
+    Only a digest of the token: enough for the link to answer "removed" (410) instead of an
+    unexplained 404, and nothing of the remix, its owner or the token itself.
+    """
+
+    token_digest = models.CharField(max_length=64, primary_key=True)
+    removed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "removed share link"
+
+    def __str__(self):
+        return f"Removed share link {self.token_digest[:12]}…"
+
+    @staticmethod
+    def digest(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def was_removed(cls, token):
+        return cls.objects.filter(token_digest=cls.digest(token)).exists()
 
 
 class Mixdown(BackgroundJob):

@@ -2,8 +2,10 @@
 
 Every view here starts from the token and reaches only that remix's stems, its
 lyrics and its finished mixdown; never the owner's original upload, other
-tracks or other remixes. A revoked link, or a remix that is gone, answers 404 to
-everyone except the owner. The views answer GET and HEAD only (405 otherwise).
+tracks or other remixes. A revoked link answers 404 to everyone except the owner.
+A link whose remix was deleted (with its track, or with its owner's account) is
+remembered only as a digest of its token (``RemovedShareLink``): its page and data
+answer 410 "removed", its audio 404. The views answer GET and HEAD only (405 otherwise).
 
 Forks -- the rule. A signed-in holder of a live link may fork the remix
 (``POST /api/shares/{token}/fork/``): their own remix over the same stems, no files
@@ -37,7 +39,7 @@ from django.views.decorators.http import require_safe
 from separation.models import SeparationJob
 
 from . import lrc
-from .models import Lyrics, Mixdown, ShareLink
+from .models import Lyrics, Mixdown, RemovedShareLink, ShareLink
 from .streaming import ranged_file_response
 
 # What secrets.token_urlsafe makes; anything else cannot be a token (and a NUL
@@ -114,8 +116,18 @@ def removed_data(link):
     return {"available": False, "unavailable_reason": link.remix.unavailable_reason}
 
 
+# A link whose remix was deleted (with its track or its owner's account): RemovedShareLink.
+DELETED = {"available": False, "unavailable_reason": "Its owner removed this remix."}
+
+
+def _deleted(token):
+    return TOKEN_FORMAT.fullmatch(token or "") and RemovedShareLink.was_removed(token)
+
+
 @require_safe
 def share_page(request, token):
+    if _deleted(token):
+        return render(request, "frontend/share_removed.html", {"data": DELETED}, status=410)
     link = share_link(request, token)
     if not link.remix.available:
         return render(request, "frontend/share_removed.html", {"data": removed_data(link)}, status=410)
@@ -132,6 +144,8 @@ def share_page(request, token):
 
 @require_safe
 def share_json(request, token):
+    if _deleted(token):
+        return JsonResponse(DELETED, status=410)
     link = share_link(request, token)
     if not link.remix.available:
         return JsonResponse(removed_data(link), status=410)

@@ -5,7 +5,7 @@ from separation import services as separation
 from separation.models import SeparationJob
 from separation.signals import delete_files_on_commit
 
-from .models import Mixdown, Remix, Track
+from .models import Mixdown, Remix, RemovedShareLink, ShareLink, Track
 
 
 @receiver(post_delete, sender=Track)
@@ -46,3 +46,9 @@ def forget_unused_stems(sender, instance, **kwargs):
         return
     if not Track.objects.filter(sha256=job.sha256).exists() and not Remix.objects.filter(job=job).exists():
         separation.forget_audio(job.sha256)
+
+
+@receiver(post_delete, sender=ShareLink)
+def remember_removed_share_link(sender, instance, **kwargs):
+    # Whoever still holds the link is told the remix was removed (410), not "no such page".
+    RemovedShareLink.objects.get_or_create(token_digest=RemovedShareLink.digest(instance.token))

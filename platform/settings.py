@@ -182,6 +182,25 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "library"
 LOGOUT_REDIRECT_URL = "login"
+# Password-reset links stay valid this long (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 3)
+
+# Mail (password resets). Development prints each message on the console, where `make run`
+# shows it; production sends through SMTP with Django's own EMAIL_* settings.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Stemroom <stemroom@localhost>")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -315,6 +334,9 @@ STEMROOM_TOKEN_FAILURE_RATE = env_rate("STEMROOM_TOKEN_FAILURE_RATE", "10/15m")
 STEMROOM_SIGNUP_RATE = env_rate("STEMROOM_SIGNUP_RATE", "5/hour")
 # Uploads (API and library page together) per user.
 STEMROOM_UPLOAD_RATE = env_rate("STEMROOM_UPLOAD_RATE", "120/hour")
+# Password-reset requests, counted per client address and, separately, per e-mail address
+# asked for (so nobody can fill someone's inbox from many addresses).
+STEMROOM_PASSWORD_RESET_RATE = env_rate("STEMROOM_PASSWORD_RESET_RATE", "5/hour")
 
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_CACHE = "throttles"

@@ -116,3 +116,5 @@ class RateLimit:
 SIGNUPS = RateLimit("signups", "STEMROOM_SIGNUP_RATE")
 TOKEN_FAILURES = RateLimit("token-failures", "STEMROOM_TOKEN_FAILURE_RATE")
 UPLOADS = RateLimit("uploads", "STEMROOM_UPLOAD_RATE")
+PASSWORD_RESETS = RateLimit("password-resets", "STEMROOM_PASSWORD_RESET_RATE")
+PASSWORD_RESET_ADDRESSES = RateLimit("password-reset-addresses", "STEMROOM_PASSWORD_RESET_RATE")

@@ -30,7 +30,7 @@ def test_sign_up_creates_the_account_and_signs_in(client, db):
 
 def test_sign_up_enforces_password_validation(client, db):
     response = client.post("/accounts/signup/", {"username": "dave", "password1": "12345678", "password2": "12345678"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "This password is too common." in response.content.decode()
     assert not User.objects.filter(username="dave").exists()
 
