@@ -14,20 +14,17 @@ UTF-8, what every current browser uses) and a plain-ASCII ``filename`` for the r
 
 import re
 import struct
-import unicodedata
-from urllib.parse import quote
 
 import numpy as np
 import soundfile
 from django.http import StreamingHttpResponse
 from zipstream import ZIP_STORED, ZipStream
 
-from .streaming import CHUNK
+from .streaming import CHUNK, content_disposition
 
 RENDITIONS = ("flac", "wav", "mp3")
 # Characters no common file system accepts in a name, and control characters.
 UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
-ASCII_LOOKALIKES = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": "'", "”": "'", "…": "..."})
 MAX_NAME = 180
 WAV_BLOCK_FRAMES = 64 * 1024
 
@@ -42,14 +39,6 @@ def file_name(song, ext, part=None):
     stem = f"{song} ({part})" if part else song
     stem = " ".join(UNSAFE.sub(" ", stem).split()).strip(" .")[:MAX_NAME].strip(" .")
     return f"{stem or 'Stemroom download'}.{ext.lstrip('.')}"
-
-
-def content_disposition(name):
-    """``attachment`` with an ASCII ``filename`` fallback and the exact UTF-8 ``filename*`` (RFC 6266/5987)."""
-    fallback = unicodedata.normalize("NFKD", name.translate(ASCII_LOOKALIKES))
-    fallback = fallback.encode("ascii", "ignore").decode().replace("\\", "").replace('"', "'")
-    fallback = " ".join(fallback.split()) or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def extension(fieldfile):

@@ -6,11 +6,13 @@ send; a multi-range request gets the whole file (RFC 9110 allows that).
 """
 
 import re
+import unicodedata
+from urllib.parse import quote
 
 from django.http import FileResponse, JsonResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
 
 CHUNK = 256 * 1024
+ASCII_LOOKALIKES = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": "'", "”": "'", "…": "..."})
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -58,6 +60,14 @@ def _read_range(fileobj, start, length):
         fileobj.close()
 
 
+def content_disposition(name):
+    """``attachment`` with an ASCII ``filename`` fallback and the exact UTF-8 ``filename*`` (RFC 6266/5987)."""
+    fallback = unicodedata.normalize("NFKD", name.translate(ASCII_LOOKALIKES))
+    fallback = fallback.encode("ascii", "ignore").decode().replace("\\", "").replace('"', "'")
+    fallback = " ".join(fallback.split()) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def ranged_file_response(request, fieldfile, *, content_type, download_name=None, etag=None):
     storage = fieldfile.storage
     size = storage.size(fieldfile.name)
@@ -91,5 +101,5 @@ def ranged_file_response(request, fieldfile, *, content_type, download_name=None
     if etag:
         response["ETag"] = f'"{etag}"'
     if download_name:
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=download_name)
+        response["Content-Disposition"] = content_disposition(download_name)
     return response

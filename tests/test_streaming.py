@@ -66,9 +66,13 @@ def test_a_stale_if_range_gets_the_whole_file(alice_api, track):
     assert response.status_code == 206
 
 
-def test_download_names_the_original_file(alice_api, track):
+def test_download_names_the_original_after_the_song(alice_api, track):
     response = alice_api.get(f"/api/tracks/{track.pk}/audio/?download=1")
-    assert response["Content-Disposition"] == 'attachment; filename="song.mp3"'
+    assert (track.artist, track.title) == ("The Testers", "Morning Tune")
+    assert response["Content-Disposition"] == (
+        'attachment; filename="The Testers - Morning Tune.mp3"; '
+        "filename*=UTF-8''The%20Testers%20%E2%80%93%20Morning%20Tune.mp3"
+    )
 
 
 def test_media_is_never_served_from_a_public_url(client, alice, track):

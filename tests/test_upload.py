@@ -31,11 +31,12 @@ def test_the_stored_file_is_named_by_its_detected_format_not_the_uploaders_name(
     body = upload(alice_api, song_mp3, name=name).json()
     track = Track.objects.get(pk=body["id"])
     assert track.original.name == f"tracks/{track.owner_id}/{track.pk}.mp3"
-    # The name the user gave stays theirs: shown in the library and used for downloads.
+    # The name the user gave is kept; a download is named after the song, with the detected format's extension.
     assert track.original_name == name
     response = alice_api.get(f"/api/tracks/{track.pk}/audio/?download=1")
     assert response["Content-Type"] == "audio/mpeg"
-    assert name in response["Content-Disposition"]
+    assert 'filename="The Testers - Morning Tune.mp3"' in response["Content-Disposition"]
+    assert name not in response["Content-Disposition"]
 
 
 def test_it_reads_title_artist_and_cover_from_tags(alice_api, song_mp3, isolated_media):
