@@ -50,6 +50,10 @@ PUBLIC_ROUTES = {
     "login",
     "logout",
     "signup",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
     "admin:login",
     "admin:logout",
 }
@@ -60,7 +64,7 @@ SHARE_FORK = "share-fork"
 
 # Object routes: which object of a subject fills ``pk``.
 OBJECT_ROUTES = {
-    "track": {"track-detail", "track-audio", "track-cover", "track-lyrics", "track-separations"}
+    "track": {"track-detail", "track-audio", "track-cover", "track-lyrics", "track-separations", "track-stems-zip"}
     | {"track", "karaoke", "track-delete"},
     "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks"},
     "stem": {"stem-detail", "stem-audio", "stem-peaks"},
@@ -80,6 +84,9 @@ COLLECTION_ROUTES = {
     "profile",
     "token-create",
     "token-revoke",
+    "password_change",
+    "email-change",
+    "account-delete",
 }
 # Staff only, like every admin page: a signed-in user who is not staff is a stranger here.
 STAFF_ROUTES = {"api-monitoring", "admin-monitoring"}
@@ -177,7 +184,8 @@ def world(db, tmp_path):
     Token.objects.create(user=alice)
     stem = job.stems.get(name="vocals")
     schedule = Schedule.objects.create(func="math.floor", args="1")
-    ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "format": "json"}
+    # uidb64: a password-reset link's user part (its token is the share token here: an invalid one).
+    ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "format": "json", "uidb64": "MQ"}
     subjects = [
         Subject("alice", alice, {**ids, "track": track.pk, "remix": alices.pk, "fork": carols.pk, "token": alice_link}),
         Subject("carol's fork", carol, {**ids, "remix": carols.pk, "fork": daves.pk, "token": carol_link}),
