@@ -50,6 +50,9 @@ def pages(alice, song):
         "/remixes/",
         f"/remixes/{remix.pk}/",
         "/accounts/profile/",
+        "/accounts/profile/email/",
+        "/accounts/profile/delete/",
+        "/accounts/password/change/",
         "/admin/",
         "/admin/monitoring/",
         "/admin/separation/separationjob/",
@@ -57,7 +60,7 @@ def pages(alice, song):
         "/api/docs/",
         "/no-such-page/",
     ]
-    signed_out = ["/accounts/login/", "/accounts/signup/", f"/s/{link.token}/"]
+    signed_out = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", f"/s/{link.token}/"]
     return signed_out, signed_in, track
 
 

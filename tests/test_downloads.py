@@ -168,3 +168,26 @@ def test_the_track_page_offers_every_format_and_the_zip(client, alice, song):
     for rendition in ("flac", "wav", "mp3"):
         assert f"/api/tracks/{track.pk}/stems-zip/?rendition={rendition}" in page
     assert f"/api/tracks/{track.pk}/audio/?download=1" in page
+
+
+def test_a_24_bit_flac_becomes_a_24_bit_wav_with_the_same_samples(tmp_path, settings):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from library.downloads import wav_chunks, wav_size
+
+    samples = (np.random.default_rng(3).uniform(-1, 1, (50_000, 2)) * 0.9).astype(np.float64)
+    path = tmp_path / "deep.flac"
+    soundfile.write(path, samples, 48_000, subtype="PCM_24")
+
+    class Stored:  # what a FileField gives downloads: a name in a storage
+        storage = default_storage
+        name = default_storage.save("deep.flac", ContentFile(path.read_bytes()))
+
+    data = b"".join(wav_chunks(Stored))
+    assert len(data) == wav_size(Stored) == 44 + 50_000 * 2 * 3
+    info = soundfile.info(io.BytesIO(data))
+    assert (info.subtype, info.samplerate, info.frames) == ("PCM_24", 48_000, 50_000)
+    wav, _ = soundfile.read(io.BytesIO(data), dtype="int32")
+    flac, _ = soundfile.read(path, dtype="int32")
+    assert np.array_equal(wav, flac)

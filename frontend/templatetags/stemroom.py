@@ -1,4 +1,7 @@
 from django import template
+from django.utils.http import urlencode
+
+from accounts.redirects import is_safe_next, safe_next
 
 register = template.Library()
 
@@ -22,10 +25,6 @@ def next_query(context):
     On the sign-in and sign-up pages themselves the destination they already carry is kept;
     the landing page needs none (signing in goes to the library).
     """
-    from django.utils.http import urlencode
-
-    from accounts.redirects import is_safe_next, safe_next
-
     request = context.get("request")
     if request is None:
         return ""
