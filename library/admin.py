@@ -24,7 +24,7 @@ from separation.admin import SeparationJobAdmin, status_badge
 from separation.models import SeparationJob
 from separation.monitoring import format_bytes, format_seconds
 
-from .models import Lyrics, Mixdown, Remix, ShareLink, Track
+from .models import Lyrics, Mixdown, Remix, RemovedShareLink, ShareLink, Track
 
 User = get_user_model()
 
@@ -319,6 +319,21 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # A link belongs to a remix its owner shares; with every field read-only, "add" saved a link to nothing (500).
+        return False
+
+
+@admin.register(RemovedShareLink)
+class RemovedShareLinkAdmin(admin.ModelAdmin):
+    """Read-only: each row only makes a deleted remix's link answer "removed" (410) instead of 404."""
+
+    list_display = ["token_digest", "removed_at"]
+    list_filter = ["removed_at"]
+    readonly_fields = ["token_digest", "removed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
