@@ -82,14 +82,13 @@ def cpu_seconds_by_role(root_pid):
         pid = int(entry.name)
         parents[pid] = int(fields[1])
         used[pid] = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
-        nice = int(fields[16])
         roles[pid] = (
             "nginx"
             if "nginx" in args
             else "worker"
             if "qcluster" in args
             else "uploads"
-            if "gunicorn" in args and nice > 0
+            if "STEMROOM_WEB_POOL=uploads" in args
             else "web"
             if "gunicorn" in args
             else "serve"
