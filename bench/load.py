@@ -371,10 +371,10 @@ def main():
             f"reads at {args.rate}/s open loop"
         )
         run_reads(port, reader_token, job_box, args.rate, 3)  # warm-up: every web worker loads its code
-        cpu_before = cpu_seconds_by_role(server.pid)
+        cpu_before, started = cpu_seconds_by_role(server.pid), time.monotonic()
         latencies, errors = run_reads(port, reader_token, job_box, args.rate, args.baseline_seconds)
         report(f"baseline ({args.baseline_seconds} s, reads only)", args.baseline_seconds, latencies, errors)
-        print_cpu(cpu_before, cpu_seconds_by_role(server.pid), args.baseline_seconds)
+        print_cpu(cpu_before, cpu_seconds_by_role(server.pid), time.monotonic() - started)
 
         stop = threading.Event()
         stats = {"errors": [], "upload_seconds": [], "jobs": 0}
@@ -386,21 +386,21 @@ def main():
         for t in threads:
             t.start()
         time.sleep(2)  # let the first separation start
-        cpu_before, clients_before = cpu_seconds_by_role(server.pid), os.times()
+        cpu_before, clients_before, started = cpu_seconds_by_role(server.pid), os.times(), time.monotonic()
         latencies, errors = run_reads(port, reader_token, job_box, args.rate, args.seconds)
-        cpu_after, clients_after = cpu_seconds_by_role(server.pid), os.times()
+        cpu_after, clients_after, elapsed = cpu_seconds_by_role(server.pid), os.times(), time.monotonic() - started
         stop.set()
         for t in threads:
             t.join()
         report(f"load ({args.seconds} s, + {args.uploaders} uploaders + separations)", args.seconds, latencies, errors)
         ups = stats["upload_seconds"]
         print(
-            f"uploads: {len(ups)} of 5 MB ({len(ups) * 5 / args.seconds:.1f} MB/s), "
+            f"uploads: {len(ups)} of 5 MB ({len(ups) * 5 / elapsed:.1f} MB/s), "
             f"p50 {percentile(ups, 0.5):.2f} s, p95 {percentile(ups, 0.95):.2f} s, errors {len(stats['errors'])}"
             + (f" (first: {stats['errors'][0]})" if stats["errors"] else "")
         )
         print(f"separation jobs completed (1-minute songs, one at a time): {stats['jobs']}")
-        print_cpu(cpu_before, cpu_after, args.seconds, clients=sum(clients_after[:4]) - sum(clients_before[:4]))
+        print_cpu(cpu_before, cpu_after, elapsed, clients=sum(clients_after[:4]) - sum(clients_before[:4]))
         total_errors = len(errors) + len(stats["errors"])
         p95 = 1000 * percentile(latencies, 0.95)
         print(
