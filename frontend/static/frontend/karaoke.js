@@ -3,40 +3,29 @@
 // tap-to-sync editor, a timing offset saved per song, and a full-screen stage
 // with the visualizer behind the lyrics. Transport, keys, loading and the frame
 // loop are the shared player's (player.js).
+//
+// "Sing now": on a song still being split it plays the stems as the worker makes
+// them (progressive.js), then moves to the finished stems; a song with no stems
+// yet gets a Split button that starts the job and plays as soon as it can.
 
-import { api, clamp, el } from "./common.js";
+import { api, clamp, el, formatTime, JOB_ACTIVE } from "./common.js";
 import { LyricsView } from "./lyrics.js";
-import { bindKeys, bindTransport, loadStems, Player } from "./player.js";
-import { STEM_RATE } from "./stem-player.js";
+import { bindKeys, bindTransport, loadStems, Player, watchJob } from "./player.js";
+import { ChunkFeed, ChunkGone, ProgressivePlayer } from "./progressive.js";
+import { decodeStem, STEM_RATE } from "./stem-player.js";
 import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 
 const OFFSET_SAVE_DELAY_MS = 600;
 const DEFAULT_GUIDE = 50;
 const WANTED = ["accompaniment", "vocals"];
+// While separating, the job is polled this often: the first chunk is out about
+// 0.3 s after a warm worker starts, and every poll may bring the next one.
+const PROGRESSIVE_POLL_MS = 300;
+const REQUEUED = "The worker separating this song stopped. Waiting for another worker to carry on; what is ready still plays.";
+const RESTARTED = "The worker separating this song stopped; another worker took over and carries on.";
 
 const root = document.getElementById("karaoke");
 if (root) main();
-else watchUntilReady();
-
-// The "stems are not ready" page reopens as the player once the job finishes.
-function watchUntilReady() {
-  const notice = document.getElementById("karaoke-unavailable");
-  if (!notice || !notice.dataset.watch) return;
-  const check = async () => {
-    try {
-      const track = await api(notice.dataset.trackApi);
-      const status = track.separation && track.separation.status;
-      if (status !== "queued" && status !== "running") {
-        window.location.reload();
-        return;
-      }
-    } catch {
-      // Keep waiting; the next round may reach the server.
-    }
-    setTimeout(check, 3000);
-  };
-  setTimeout(check, 3000);
-}
 
 function main() {
   const $ = (id) => document.getElementById(id);
@@ -81,6 +70,7 @@ function main() {
       return engine() && engine().gain("accompaniment");
     },
     ready: () => player.ready,
+    waiting: () => player.waiting,
     playing: () => player.playing,
     currentTime: () => player.currentTime,
     currentLineIndex: () => lyrics.index,
@@ -149,22 +139,144 @@ function main() {
       el("p", { id: "load-text" }, "Loading the stems…"),
       el("progress", { id: "load-progress", max: "100", value: "0", "aria-label": "Loading the stems" }),
     );
-    let stems;
     try {
-      const jobs = await api(root.dataset.separations);
-      const job = jobs.find((j) => j.model === "2stems" && j.status === "succeeded");
+      const jobs = (await api(root.dataset.separations)).filter((j) => j.model === "2stems");
+      const job = jobs.find((j) => j.status === "succeeded") || jobs.find((j) => JOB_ACTIVE.has(j.status));
       if (!job) throw new Error("This song's stems are not ready. Split it on the track page first.");
-      stems = WANTED.map((name) => job.stems.find((s) => s.name === name));
-      if (stems.some((stem) => !stem)) throw new Error("This song's stems are incomplete. Split it again on the track page.");
-      const loaded = await loadStems(
-        context,
-        stems.map((stem) => ({ name: stem.name, url: stem.audio_url })),
-        (fraction) => ($("load-progress").value = 100 * fraction),
-      );
-      start(loaded);
+      if (job.status === "succeeded") start(await loadFinished(job));
+      else follow(job);
     } catch (err) {
       showStatus(el("p", { class: "error" }, err.message), el("button", { type: "button", onclick: load }, "Try again"));
     }
+  }
+
+  function wantedStems(job) {
+    const stems = WANTED.map((name) => job.stems.find((s) => s.name === name));
+    if (stems.some((stem) => !stem)) throw new Error("This song's stems are incomplete. Split it again on the track page.");
+    return stems;
+  }
+
+  // A finished job: its stems decoded whole, as they always were.
+  function loadFinished(job) {
+    return loadStems(
+      context,
+      wantedStems(job).map((stem) => ({ name: stem.name, url: stem.audio_url })),
+      (fraction) => ($("load-progress").value = 100 * fraction),
+    );
+  }
+
+  // ---- Sing now: playing while the worker separates -----------------------
+
+  const separating = $("separating");
+  const separatingText = $("separating-text");
+
+  function showSeparating(text, { waiting = false } = {}) {
+    separating.hidden = !text;
+    separating.classList.toggle("waiting", waiting);
+    separatingText.textContent = text || "";
+  }
+
+  // Plays `job`'s chunks as they come; `autoplay` when a press of Split started it.
+  function follow(job, { autoplay = false } = {}) {
+    const engine = new ProgressivePlayer(context, { names: WANTED, duration: Number(root.dataset.duration) || 0 });
+    const feed = new ChunkFeed(context, engine, { names: WANTED });
+    let ranBefore = false; // seen running: queued again means its worker died
+    let attempts = job.attempts;
+    let problem = ""; // what went wrong, said in the player until it is over
+    let finishing = null;
+    start(engine);
+    showStatus();
+    if (autoplay) player.play();
+
+    const describe = () => {
+      if (engine.final) return showSeparating("");
+      const ready = formatTime(engine.readyEnd);
+      const fill = engine.duration ? Math.min(100, (100 * engine.readyEnd) / engine.duration) : 0;
+      $("ready-fill").style.width = `${fill}%`;
+      showStatus();
+      if (problem) return showSeparating(problem);
+      if (engine.waiting) {
+        const first = engine.readyEnd === 0;
+        showStatus(el("p", { class: "waiting" }, "Separating…"));
+        return showSeparating(first ? "Separating… it starts in a moment." : `Separating… ${ready} ready; it goes on in a moment.`, { waiting: true });
+      }
+      showSeparating(engine.complete ? "Separated. Loading the finished stems…" : `Separating: ${ready} of ${formatTime(engine.duration)} ready. Seek within it.`);
+    };
+    player.addEventListener("state", describe);
+
+    const fetchChunks = (url) =>
+      feed
+        .fetchMore(url)
+        .then(describe)
+        .catch((err) => {
+          // The job's status says why chunks went (cancelled, failed, restarted): the next poll shows it.
+          if (!(err instanceof ChunkGone)) showError(err.message);
+        });
+
+    const onJob = (fresh) => {
+      if (fresh.status === "running") {
+        // A higher attempt, or running again after queued: a new worker took over from a dead one.
+        if (ranBefore && (fresh.attempts > attempts || problem === REQUEUED)) problem = RESTARTED;
+        ranBefore = true;
+        attempts = fresh.attempts;
+      } else if (fresh.status === "queued" && ranBefore) {
+        problem = REQUEUED;
+      } else if (fresh.status === "failed") {
+        problem = `The separation failed: ${fresh.error || "no reason given"}. What was ready still plays; try again on the track page.`;
+        engine.markComplete();
+      } else if (fresh.status === "cancelled") {
+        problem = "The separation was cancelled. What was ready still plays; split it again to hear the rest.";
+        engine.markComplete();
+      }
+      if (fresh.chunks_url && JOB_ACTIVE.has(fresh.status)) fetchChunks(fresh.chunks_url);
+      if (fresh.status === "succeeded" && !finishing) finishing = finish(fresh);
+      describe();
+    };
+
+    // The job is done: the finished stems take over. The lossless ones when
+    // chunks played (they equal the chunks, so the change is seamless), the
+    // usual browser rendition when nothing was heard yet.
+    const finish = async (done) => {
+      try {
+        if (done.chunks_url) fetchChunks(done.chunks_url); // the rest of the chunks, to play on meanwhile
+        const heard = engine.readyEnd > 0;
+        const stems = wantedStems(done);
+        const buffers = await Promise.all(
+          stems.map((stem) => decodeStem(context, stem.name, heard ? stem.flac_url : stem.audio_url)),
+        );
+        engine.useFinal(Object.fromEntries(stems.map((stem, i) => [stem.name, buffers[i]])));
+        problem = "";
+        describe();
+        player.dispatchEvent(new CustomEvent("duration"));
+      } catch (err) {
+        showError(`The finished stems could not be loaded: ${err.message}`);
+      }
+    };
+
+    watchJob(job, onJob, {
+      interval: PROGRESSIVE_POLL_MS,
+      onError: (err) => showSeparating(`${err.message} Retrying…`),
+    });
+  }
+
+  // The notice's "Split and sing now": start the job, then play it as it comes.
+  function offerSplit(notice) {
+    const button = $("sing-now");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      // Resumed inside the click: the browser lets audio start from a user gesture only.
+      context.resume();
+      try {
+        const job = await api(root.dataset.separations, { method: "POST", body: { model: "2stems" } });
+        notice.remove();
+        root.hidden = false;
+        follow(job, { autoplay: true });
+      } catch (err) {
+        button.disabled = false;
+        $("sing-now-error").textContent = err.message;
+        $("sing-now-error").hidden = false;
+      }
+    });
   }
 
   function start(stemPlayer) {
@@ -395,6 +507,8 @@ function main() {
     },
   });
 
-  load();
+  const notice = $("karaoke-unavailable");
+  if (notice) offerSplit(notice);
+  else load();
   loadLyrics();
 }

@@ -5,7 +5,7 @@
 //     draws from it and every Player emits its "tick" from it;
 //   - Player: transport state (play / pause / seek / position) over an engine,
 //     which is a StemPlayer (stems on one AudioContext clock), a
-//     ProgressivePlayer (stems arriving in chunks) or an <audio> element
+//     ProgressivePlayer (progressive.js: stems arriving in chunks) or an <audio> element
 //     (MediaEngine). It is an EventTarget: "tick" {time} every frame while it
 //     plays and after every jump, "state" when it starts or stops, "loading"
 //     {fraction}, "ready", "error" {message};
@@ -64,6 +64,8 @@ export class Player extends EventTarget {
 
   setEngine(engine) {
     this.engine = engine;
+    // A progressive engine stops and starts by itself (waiting for the worker).
+    if ("onchange" in engine) engine.onchange = () => this.changed();
     this._emit("ready");
     this.changed();
   }
@@ -72,8 +74,14 @@ export class Player extends EventTarget {
     return Boolean(this.engine) && !this._loading;
   }
 
+  // Playing, or about to: a progressive engine waiting for the next chunk counts
+  // (Space then pauses it, and it goes on by itself once the audio is there).
   get playing() {
-    return Boolean(this.engine && this.engine.playing);
+    return Boolean(this.engine && (this.engine.playing || this.engine.waiting));
+  }
+
+  get waiting() {
+    return Boolean(this.engine && this.engine.waiting);
   }
 
   get currentTime() {
@@ -158,9 +166,11 @@ export class Player extends EventTarget {
       this._stopFrames();
       this._stopFrames = null;
     }
-    if (playing !== this._wasPlaying) {
+    const waiting = this.waiting;
+    if (playing !== this._wasPlaying || waiting !== this._wasWaiting) {
       this._wasPlaying = playing;
-      this._emit("state", { playing });
+      this._wasWaiting = waiting;
+      this._emit("state", { playing, waiting });
     }
     this._emit("tick", { time: this.currentTime });
   }

@@ -223,6 +223,8 @@ function renderJob(job, error) {
     );
     return;
   }
+  // Sing now: karaoke plays a song while it is being split, from its first chunk on.
+  karaokeLink.hidden = !(job.status === "succeeded" || (JOB_ACTIVE.has(job.status) && job.ready_seconds > 0));
   if (JOB_ACTIVE.has(job.status)) {
     const label = job.status === "queued" ? "Waiting for a worker…" : `Separating… ${job.progress}%`;
     stemsBody.append(
@@ -265,7 +267,6 @@ function renderJob(job, error) {
       ),
     ),
   );
-  karaokeLink.hidden = false;
   showSources(job);
   showMixer(job);
 }
