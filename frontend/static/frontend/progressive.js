@@ -27,6 +27,16 @@ function onGrid(seconds, rate) {
   return Math.ceil(seconds * rate) / rate;
 }
 
+// Where a stem's chunks (sorted by start) stop being contiguous from 0, in seconds.
+function contiguousEnd(list) {
+  let end = 0;
+  for (const chunk of list) {
+    if (chunk.start > end + 1e-6) break;
+    end = Math.max(end, chunk.start + chunk.buffer.duration);
+  }
+  return end;
+}
+
 export class ProgressivePlayer extends StemPlayer {
   // names: the stems it plays; duration: the song's length (the timeline's).
   constructor(context, { names, duration }) {
