@@ -107,12 +107,13 @@ def track(request, pk):
 
 @login_required
 def karaoke(request, pk):
-    """The karaoke player: needs this song's vocals and accompaniment, so a finished 2stems job."""
+    """The karaoke player over this song's vocals and accompaniment: the finished stems, or,
+    while the 2stems job runs, its progressive chunks ("sing now"); with neither, a Split button."""
     track = get_object_or_404(Track.objects.owned_by(request.user).with_latest_job(), pk=pk)
+    status = track.latest_job_status
     context = {
         "track": track,
-        "ready": track.latest_job_status == SeparationJob.Status.SUCCEEDED,
-        "splitting": track.latest_job_status in SeparationJob.UNFINISHED,
+        "playable": status == SeparationJob.Status.SUCCEEDED or status in SeparationJob.UNFINISHED,
     }
     return render(request, "frontend/karaoke.html", context)
 

@@ -1,51 +1,41 @@
 // Karaoke: the accompaniment with an adjustable "vocal guide" (the vocals stem's
 // gain), synced lyrics (LRC, with word timing when the LRC has it), a
 // tap-to-sync editor, a timing offset saved per song, and a full-screen stage
-// with the visualizer behind the lyrics.
+// with the visualizer behind the lyrics. Transport, keys, loading and the frame
+// loop are the shared player's (player.js).
+//
+// "Sing now": on a song still being split it plays the stems as the worker makes
+// them (progressive.js), then moves to the finished stems; a song with no stems
+// yet gets a Split button that starts the job and plays as soon as it can.
 
-import { api, clamp, el, formatTime, isTyping } from "./common.js";
-import { lineIndexAt, lineNodes } from "./lyrics.js";
-import { StemPlayer } from "./stem-player.js";
+import { api, clamp, el, formatTime, JOB_ACTIVE } from "./common.js";
+import { LyricsView } from "./lyrics.js";
+import { bindKeys, bindTransport, loadStems, Player, watchJob } from "./player.js";
+import { ChunkFeed, ChunkGone, ProgressivePlayer } from "./progressive.js";
+import { decodeStem, STEM_RATE } from "./stem-player.js";
 import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 
-const SEEK_STEP = 5;
 const OFFSET_SAVE_DELAY_MS = 600;
 const DEFAULT_GUIDE = 50;
+const WANTED = ["accompaniment", "vocals"];
+// While separating, the job is polled this often: the first chunk is out about
+// 0.3 s after a warm worker starts, and every poll may bring the next one.
+const PROGRESSIVE_POLL_MS = 300;
+const REQUEUED = "The worker separating this song stopped. Waiting for another worker to carry on; what is ready still plays.";
+const RESTARTED = "The worker separating this song stopped; another worker took over and carries on.";
 
 const root = document.getElementById("karaoke");
 if (root) main();
-else watchUntilReady();
-
-// The "stems are not ready" page reopens as the player once the job finishes.
-function watchUntilReady() {
-  const notice = document.getElementById("karaoke-unavailable");
-  if (!notice || !notice.dataset.watch) return;
-  const check = async () => {
-    try {
-      const track = await api(notice.dataset.trackApi);
-      const status = track.separation && track.separation.status;
-      if (status !== "queued" && status !== "running") {
-        window.location.reload();
-        return;
-      }
-    } catch {
-      // Keep waiting; the next round may reach the server.
-    }
-    setTimeout(check, 3000);
-  };
-  setTimeout(check, 3000);
-}
 
 function main() {
   const $ = (id) => document.getElementById(id);
-  const context = new AudioContext();
-  const player = new StemPlayer(context);
+  // At the stems' own rate, so decoding never resamples them (and chunks, decoded
+  // one by one, join sample for sample).
+  const context = new AudioContext({ sampleRate: STEM_RATE });
+  const player = new Player();
   const viz = new Visualizer($("viz"), { background: "#0b0d13" });
-  viz.setAnalyser(player.analyser);
   $("viz-tools").prepend(...modeButtons(viz));
 
-  const playButtons = [$("play"), $("stage-play")];
-  const seek = $("seek");
   const guide = $("vocal-guide");
   const lyricsBox = $("lyrics-box");
   const lyricsList = $("lyrics");
@@ -55,32 +45,36 @@ function main() {
   const offsetInput = $("offset");
   const lyricsUrl = root.dataset.lyrics;
 
-  let ready = false;
-  let lines = []; // [{time, text, words: [{time, text}]}] from the API
-  let lineEls = [];
+  let lyrics = new LyricsView(lyricsList, lyricsBox, { lines: [] });
   let hasLyrics = false;
   let offsetMs = 0;
-  let currentIndex = -1;
   let lastGuide = DEFAULT_GUIDE;
   let tapping = null; // {lines: [...], times: [...]} while the tap-to-sync editor runs
+
+  const engine = () => player.engine;
 
   // A read-only handle for tests and the curious (browser console).
   window.stemroom = Object.freeze({
     audioContext: context,
-    player,
-    analyser: player.analyser,
+    get player() {
+      return engine();
+    },
+    get analyser() {
+      return engine() && engine().analyser;
+    },
     visualizer: viz,
     get vocalsGain() {
-      return player.gain("vocals");
+      return engine() && engine().gain("vocals");
     },
     get accompanimentGain() {
-      return player.gain("accompaniment");
+      return engine() && engine().gain("accompaniment");
     },
-    ready: () => ready,
+    ready: () => player.ready,
+    waiting: () => player.waiting,
     playing: () => player.playing,
     currentTime: () => player.currentTime,
-    currentLineIndex: () => currentIndex,
-    lineCount: () => lines.length,
+    currentLineIndex: () => lyrics.index,
+    lineCount: () => lyrics.lines.length,
     offsetMs: () => offsetMs,
     stageMode: () => stage.active,
   });
@@ -89,7 +83,7 @@ function main() {
 
   const stage = fullscreenToggle($("stage"), (on) => {
     $("stage-toggle").textContent = on ? "Leave stage" : "Stage mode";
-    requestAnimationFrame(() => scrollToLine(currentIndex, false));
+    requestAnimationFrame(() => lyrics.scrollTo(lyrics.index, false));
   });
   $("stage-toggle").addEventListener("click", () => stage.toggle());
   $("stage-exit").addEventListener("click", () => stage.toggle());
@@ -101,41 +95,30 @@ function main() {
     $("player-error").hidden = !message;
   }
 
-  function togglePlay() {
-    if (!ready) return;
-    if (player.playing) player.pause();
-    else player.play().catch((err) => showError(`Cannot start the audio: ${err.message}`));
-    showPlaying();
-  }
-
-  function seekTo(seconds) {
-    if (!ready) return;
-    player.seek(clamp(seconds, 0, player.duration));
-    if (tapping) {
+  bindTransport(player, {
+    playButtons: [$("play"), $("stage-play")],
+    back: $("back"),
+    forward: $("forward"),
+    seek: $("seek"),
+    now: $("time-now"),
+    total: $("time-total"),
+  });
+  player.addEventListener("error", ({ detail }) => showError(detail.message));
+  player.addEventListener("tick", ({ detail }) => {
+    showLyricsAt(detail.time);
+    if (tapping && tapping.times.length && tapping.times[tapping.times.length - 1] > detail.time) {
       // Taps after a jump back would be out of order: forget those past the new position.
-      while (tapping.times.length && tapping.times[tapping.times.length - 1] > player.currentTime) tapping.times.pop();
+      while (tapping.times.length && tapping.times[tapping.times.length - 1] > detail.time) tapping.times.pop();
       showTapState();
     }
-  }
-
-  function showPlaying() {
-    for (const button of playButtons) {
-      button.textContent = player.playing ? "❚❚" : "▶";
-      button.setAttribute("aria-label", player.playing ? "Pause" : "Play");
-    }
-  }
-
-  for (const button of playButtons) button.addEventListener("click", togglePlay);
-  $("back").addEventListener("click", () => seekTo(player.currentTime - SEEK_STEP));
-  $("forward").addEventListener("click", () => seekTo(player.currentTime + SEEK_STEP));
-  seek.addEventListener("input", () => seekTo(Number(seek.value)));
+  });
 
   function setGuide(percent, { immediate = false } = {}) {
     const value = clamp(Math.round(percent), 0, 100);
     guide.value = String(value);
     $("vocal-guide-value").textContent = `${value}%`;
     if (value > 0) lastGuide = value;
-    const gain = player.gain("vocals");
+    const gain = engine() && engine().gain("vocals");
     if (!gain) return;
     if (immediate) gain.gain.value = value / 100;
     // A short glide instead of a jump: no click in the audio.
@@ -143,59 +126,163 @@ function main() {
   }
   guide.addEventListener("input", () => setGuide(Number(guide.value)));
 
-  function tick() {
-    requestAnimationFrame(tick);
-    if (!ready) return;
-    if (player.playing && player.currentTime >= player.duration) {
-      player.pause();
-      showPlaying();
-    }
-    const now = player.currentTime;
-    $("time-now").textContent = formatTime(now);
-    if (document.activeElement !== seek) seek.value = String(now);
-    showLyricsAt(now);
-  }
-  requestAnimationFrame(tick);
-
   // ---- Loading the stems ---------------------------------------------------
 
-  async function load() {
+  function showStatus(...children) {
     const status = $("stage-status");
-    status.hidden = false;
-    status.replaceChildren(
+    status.hidden = !children.length;
+    status.replaceChildren(...children);
+  }
+
+  async function load() {
+    showStatus(
       el("p", { id: "load-text" }, "Loading the stems…"),
       el("progress", { id: "load-progress", max: "100", value: "0", "aria-label": "Loading the stems" }),
     );
     try {
-      const jobs = await api(root.dataset.separations);
-      const job = jobs.find((j) => j.model === "2stems" && j.status === "succeeded");
+      const jobs = (await api(root.dataset.separations)).filter((j) => j.model === "2stems");
+      const job = jobs.find((j) => j.status === "succeeded") || jobs.find((j) => JOB_ACTIVE.has(j.status));
       if (!job) throw new Error("This song's stems are not ready. Split it on the track page first.");
-      const wanted = ["accompaniment", "vocals"].map((name) => job.stems.find((s) => s.name === name));
-      if (wanted.some((stem) => !stem)) throw new Error("This song's stems are incomplete. Split it again on the track page.");
-      const progress = new Map();
-      const report = (name, loaded, total) => {
-        progress.set(name, [loaded, total]);
-        let sum = 0;
-        let of = 0;
-        for (const [l, t] of progress.values()) {
-          sum += l;
-          of += t || l;
-        }
-        $("load-progress").value = of ? (100 * sum) / of : 0;
-      };
-      await Promise.all(wanted.map((stem) => player.load(stem.name, stem.audio_url, (l, t) => report(stem.name, l, t))));
+      if (job.status === "succeeded") start(await loadFinished(job));
+      else follow(job);
     } catch (err) {
-      status.replaceChildren(
-        el("p", { class: "error" }, err.message),
-        el("button", { type: "button", onclick: load }, "Try again"),
-      );
-      return;
+      showStatus(el("p", { class: "error" }, err.message), el("button", { type: "button", onclick: load }, "Try again"));
     }
-    status.hidden = true;
-    ready = true;
-    seek.max = String(player.duration);
-    $("time-total").textContent = formatTime(player.duration);
-    $("play").disabled = false;
+  }
+
+  function wantedStems(job) {
+    const stems = WANTED.map((name) => job.stems.find((s) => s.name === name));
+    if (stems.some((stem) => !stem)) throw new Error("This song's stems are incomplete. Split it again on the track page.");
+    return stems;
+  }
+
+  // A finished job: its stems decoded whole, as they always were.
+  function loadFinished(job) {
+    return loadStems(
+      context,
+      wantedStems(job).map((stem) => ({ name: stem.name, url: stem.audio_url })),
+      (fraction) => ($("load-progress").value = 100 * fraction),
+    );
+  }
+
+  // ---- Sing now: playing while the worker separates -----------------------
+
+  const separating = $("separating");
+  const separatingText = $("separating-text");
+
+  function showSeparating(text, { waiting = false } = {}) {
+    separating.hidden = !text;
+    separating.classList.toggle("waiting", waiting);
+    separatingText.textContent = text || "";
+  }
+
+  // Plays `job`'s chunks as they come; `autoplay` when a press of Split started it.
+  function follow(job, { autoplay = false } = {}) {
+    const engine = new ProgressivePlayer(context, { names: WANTED, duration: Number(root.dataset.duration) || 0 });
+    const feed = new ChunkFeed(context, engine, { names: WANTED });
+    let ranBefore = false; // seen running: queued again means its worker died
+    let attempts = job.attempts;
+    let problem = ""; // what went wrong, said in the player until it is over
+    let finishing = null;
+    start(engine);
+    showStatus();
+    if (autoplay) player.play();
+
+    const describe = () => {
+      if (engine.final) return showSeparating("");
+      const ready = formatTime(engine.readyEnd);
+      const fill = engine.duration ? Math.min(100, (100 * engine.readyEnd) / engine.duration) : 0;
+      $("ready-fill").style.width = `${fill}%`;
+      showStatus();
+      if (problem) return showSeparating(problem);
+      if (engine.waiting) {
+        const first = engine.readyEnd === 0;
+        showStatus(el("p", { class: "waiting" }, "Separating…"));
+        return showSeparating(first ? "Separating… it starts in a moment." : `Separating… ${ready} ready; it goes on in a moment.`, { waiting: true });
+      }
+      showSeparating(engine.complete ? "Separated. Loading the finished stems…" : `Separating: ${ready} of ${formatTime(engine.duration)} ready. Seek within it.`);
+    };
+    player.addEventListener("state", describe);
+
+    const fetchChunks = (url) =>
+      feed
+        .fetchMore(url)
+        .then(describe)
+        .catch((err) => {
+          // The job's status says why chunks went (cancelled, failed, restarted): the next poll shows it.
+          if (!(err instanceof ChunkGone)) showError(err.message);
+        });
+
+    const onJob = (fresh) => {
+      if (fresh.status === "running") {
+        // A higher attempt, or running again after queued: a new worker took over from a dead one.
+        if (ranBefore && (fresh.attempts > attempts || problem === REQUEUED)) problem = RESTARTED;
+        ranBefore = true;
+        attempts = fresh.attempts;
+      } else if (fresh.status === "queued" && ranBefore) {
+        problem = REQUEUED;
+      } else if (fresh.status === "failed") {
+        problem = `The separation failed: ${fresh.error || "no reason given"}. What was ready still plays; try again on the track page.`;
+        engine.markComplete();
+      } else if (fresh.status === "cancelled") {
+        problem = "The separation was cancelled. What was ready still plays; split it again to hear the rest.";
+        engine.markComplete();
+      }
+      if (fresh.chunks_url && JOB_ACTIVE.has(fresh.status)) fetchChunks(fresh.chunks_url);
+      if (fresh.status === "succeeded" && !finishing) finishing = finish(fresh);
+      describe();
+    };
+
+    // The job is done: the finished stems take over. The lossless ones when
+    // chunks played (they equal the chunks, so the change is seamless), the
+    // usual browser rendition when nothing was heard yet.
+    const finish = async (done) => {
+      try {
+        if (done.chunks_url) fetchChunks(done.chunks_url); // the rest of the chunks, to play on meanwhile
+        const heard = engine.readyEnd > 0;
+        const stems = wantedStems(done);
+        const buffers = await Promise.all(
+          stems.map((stem) => decodeStem(context, stem.name, heard ? stem.flac_url : stem.audio_url)),
+        );
+        engine.useFinal(Object.fromEntries(stems.map((stem, i) => [stem.name, buffers[i]])));
+        problem = "";
+        describe();
+        player.dispatchEvent(new CustomEvent("duration"));
+      } catch (err) {
+        showError(`The finished stems could not be loaded: ${err.message}`);
+      }
+    };
+
+    watchJob(job, onJob, {
+      interval: PROGRESSIVE_POLL_MS,
+      onError: (err) => showSeparating(`${err.message} Retrying…`),
+    });
+  }
+
+  // The notice's "Split and sing now": start the job, then play it as it comes.
+  function offerSplit(notice) {
+    const button = $("sing-now");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      // Resumed inside the click: the browser lets audio start from a user gesture only.
+      context.resume();
+      try {
+        const job = await api(root.dataset.separations, { method: "POST", body: { model: "2stems" } });
+        notice.remove();
+        root.hidden = false;
+        follow(job, { autoplay: true });
+      } catch (err) {
+        button.disabled = false;
+        $("sing-now-error").textContent = err.message;
+        $("sing-now-error").hidden = false;
+      }
+    });
+  }
+
+  function start(stemPlayer) {
+    showStatus();
+    viz.setAnalyser(stemPlayer.analyser);
+    player.setEngine(stemPlayer);
     setGuide(Number(guide.value), { immediate: true });
   }
 
@@ -203,47 +290,22 @@ function main() {
 
   function showLyrics(data) {
     hasLyrics = Boolean(data);
-    lines = data ? data.lines : [];
     offsetMs = data ? data.offset_ms : offsetMs;
     offsetInput.value = String(offsetMs);
     if (data && document.activeElement !== lrcText) lrcText.value = data.lrc;
     $("lrc-delete").hidden = !hasLyrics;
     $("lyrics-empty").hidden = hasLyrics;
-    lineEls = lines.map((line, i) =>
-      el("li", { class: line.words.length ? "line has-words" : "line", "data-index": String(i) }, ...lineNodes(line)),
-    );
-    lyricsList.replaceChildren(...lineEls);
-    currentIndex = -2; // forces a redraw at the next frame
+    lyrics = new LyricsView(lyricsList, lyricsBox, { lines: data ? data.lines : [], offset_ms: offsetMs });
     showLyricsAt(player.currentTime);
   }
 
   function showLyricsAt(seconds) {
-    const index = lineIndexAt(lines, seconds, offsetMs);
-    if (index !== currentIndex) {
-      lineEls.forEach((line, i) => {
-        line.classList.toggle("past", i < index);
-        line.classList.toggle("current", i === index);
-        if (i === index) line.setAttribute("aria-current", "true");
-        else line.removeAttribute("aria-current");
-      });
-      currentIndex = index;
-      const next = lines[index + 1];
-      $("next-line").hidden = !next;
-      $("next-text").textContent = next ? next.text || "♪" : "";
-      scrollToLine(index, true);
-    }
-    const line = lineEls[index];
-    if (line && lines[index].words.length) {
-      const shifted = seconds - offsetMs / 1000;
-      for (const word of line.querySelectorAll(".word")) word.classList.toggle("sung", Number(word.dataset.time) <= shifted);
-    }
-  }
-
-  function scrollToLine(index, smooth) {
-    const line = lineEls[Math.max(0, index)];
-    if (!line) return;
-    const top = line.offsetTop - lyricsBox.clientHeight / 2 + line.offsetHeight / 2;
-    lyricsBox.scrollTo({ top, behavior: smooth ? "smooth" : "auto" });
+    const before = lyrics.index;
+    const index = lyrics.show(seconds);
+    if (index === before) return;
+    const next = lyrics.lines[index + 1];
+    $("next-line").hidden = !next;
+    $("next-text").textContent = next ? next.text || "♪" : "";
   }
 
   // ---- Lyrics editing ------------------------------------------------------
@@ -319,7 +381,7 @@ function main() {
   function setOffset(value) {
     offsetMs = clamp(Math.round(Number(value) || 0), -30000, 30000);
     offsetInput.value = String(offsetMs);
-    currentIndex = -2; // every line moves: redraw now
+    lyrics.setOffset(offsetMs);
     showLyricsAt(player.currentTime);
     clearTimeout(offsetTimer);
     if (!hasLyrics) return; // saved with the lyrics
@@ -368,7 +430,7 @@ function main() {
       $("tap-text").focus();
       return;
     }
-    if (!ready) {
+    if (!player.ready) {
       lyricsMessage({ error: "Wait until the song has loaded." });
       return;
     }
@@ -380,7 +442,7 @@ function main() {
     showTapState();
     $("tap-button").focus();
     player.seek(0);
-    if (!player.playing) togglePlay();
+    if (!player.playing) player.play().catch(() => {});
   }
 
   function tap() {
@@ -423,37 +485,30 @@ function main() {
 
   // ---- Keyboard ------------------------------------------------------------
 
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-    const target = event.target;
-    const onButton = Boolean(target.closest && target.closest("button, a, label.button"));
-    if (tapping && (event.key === "Enter" || event.key === "t" || event.key === "T")) {
-      event.preventDefault();
-      tap();
-      return;
-    }
-    if (tapping && event.key === "Backspace") {
-      event.preventDefault();
-      undoTap();
-      return;
-    }
-    if (event.key === " ") {
-      if (onButton) return; // Space presses the focused button, as everywhere else
-      event.preventDefault();
-      togglePlay();
-    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
-      if (target.closest && target.closest("input")) return; // sliders use their arrows
-      event.preventDefault();
-      seekTo(player.currentTime + (event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
-    } else if (event.key === "v" || event.key === "V") {
-      setGuide(Number(guide.value) > 0 ? 0 : lastGuide);
-    } else if (event.key === "f" || event.key === "F") {
-      stage.toggle();
-    } else if (visualizerKey(viz, event)) {
-      event.preventDefault();
-    }
+  bindKeys(() => player, {
+    before: (event) => {
+      if (tapping && (event.key === "Enter" || event.key === "t" || event.key === "T")) {
+        tap();
+        return true;
+      }
+      if (tapping && event.key === "Backspace") {
+        undoTap();
+        return true;
+      }
+      if (event.key === "v" || event.key === "V") {
+        setGuide(Number(guide.value) > 0 ? 0 : lastGuide);
+        return true;
+      }
+      if (event.key === "f" || event.key === "F") {
+        stage.toggle();
+        return true;
+      }
+      return visualizerKey(viz, event);
+    },
   });
 
-  load();
+  const notice = $("karaoke-unavailable");
+  if (notice) offerSplit(notice);
+  else load();
   loadLyrics();
 }

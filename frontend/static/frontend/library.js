@@ -32,7 +32,8 @@ function render(card, error) {
   const progress = Number(card.dataset.progress) || 0;
   const box = card.querySelector(".track-status");
   const parts = badge(status, progress);
-  if (status === "succeeded") {
+  // Sing now: karaoke plays a song while it is being split, from its first chunk on.
+  if (status === "succeeded" || (status === "running" && Number(card.dataset.ready) > 0)) {
     parts.push(el("a", { class: "button small accent", href: `/tracks/${track}/karaoke/` }, "♪ Karaoke"));
   } else if (!JOB_ACTIVE.has(status)) {
     parts.push(
@@ -78,7 +79,9 @@ async function poll() {
     active.map(async (card) => {
       try {
         const track = await api(`/api/tracks/${card.dataset.track}/`);
-        update(card, track.separation);
+        const job = track.separation;
+        card.dataset.ready = job && job.status === "running" ? (await api(`/api/jobs/${job.id}/`)).ready_seconds : 0;
+        update(card, job);
       } catch (err) {
         if (err.status === 404) {
           // Deleted in another tab.

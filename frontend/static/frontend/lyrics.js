@@ -34,7 +34,8 @@ export function lineIndexAt(lines, seconds, offsetMs = 0) {
   return found;
 }
 
-// A scrolling list of lyrics that follows the song: call show(seconds) every frame.
+// A scrolling list of lyrics that follows the song: call show(seconds) on every
+// player "tick". The karaoke stage and the share page use it.
 export class LyricsView {
   constructor(list, box, { lines, offset_ms: offsetMs = 0 }) {
     this.list = list;
@@ -46,6 +47,12 @@ export class LyricsView {
       el("li", { class: line.words.length ? "line has-words" : "line", "data-index": String(i) }, ...lineNodes(line)),
     );
     list.replaceChildren(...this.lineEls);
+  }
+
+  // Every line moves: the next show() redraws them all.
+  setOffset(offsetMs) {
+    this.offsetMs = offsetMs;
+    this.index = -2;
   }
 
   show(seconds) {

@@ -8,12 +8,10 @@
 // Mixer changes while playing only glide AudioParams (StemPlayer.applyMix):
 // the sources keep playing, nothing is rebuilt, so there is no glitch.
 
-import { api, clamp, el, formatTime } from "./common.js";
+import { api, el, formatTime } from "./common.js";
 import { MixerPanel, defaultSettings, sameSettings } from "./mixer.js";
-import { renderMix, StemPlayer } from "./stem-player.js";
-
-const POLL_MS = 1000;
-export const SEEK_STEP = 5;
+import { bindTransport, loadStems, Player, POLL_MS } from "./player.js";
+import { renderMix } from "./stem-player.js";
 
 function dateTime(iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -33,8 +31,6 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
   const playButton = $("mix-play");
   const seek = $("mix-seek");
 
-  let player = null;
-  let loading = null;
   let current = null; // the remix loaded into the mixer, as the API last returned it
   let savedSettings = defaultSettings(names);
   let busy = false;
@@ -43,7 +39,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
 
   const mixer = new MixerPanel($("mix-strips"), names, {
     onChange: (settings) => {
-      if (player) player.applyMix(settings, { glide: player.playing });
+      applyMix(settings);
       showState();
     },
   });
@@ -55,105 +51,42 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
     $("mix-error").hidden = !message;
   }
 
-  async function ensureLoaded() {
-    if (player && !loading) return player;
-    if (loading) return loading;
-    const box = $("mix-loading");
-    const bar = $("mix-load-progress");
-    box.hidden = false;
-    bar.value = 0;
-    const fresh = new StemPlayer(getContext());
-    const progress = new Map();
-    const report = (name, loaded, total) => {
-      progress.set(name, [loaded, total || loaded]);
-      let sum = 0;
-      let of = 0;
-      for (const [l, t] of progress.values()) {
-        sum += l;
-        of += t;
-      }
-      bar.value = of ? (100 * sum) / of : 0;
-    };
-    loading = Promise.all(stems.map((stem) => fresh.load(stem.name, stem.audio_url, (l, t) => report(stem.name, l, t))))
-      .then(() => {
-        player = fresh;
-        player.applyMix(mixer.value, { glide: false });
-        seek.max = String(player.duration);
-        $("mix-total").textContent = formatTime(player.duration);
-        return player;
-      })
-      .finally(() => {
-        loading = null;
-        box.hidden = true;
-      });
-    return loading;
-  }
-
-  async function play() {
-    showError("");
-    playButton.disabled = true;
-    try {
-      await ensureLoaded();
-    } catch (err) {
-      showError(err.message);
-      return;
-    } finally {
-      playButton.disabled = false;
-    }
-    onPlay(player);
-    player.play().catch((err) => showError(`Cannot start the audio: ${err.message}`));
-    showPlaying();
-    tick();
-  }
-
-  function pause() {
-    if (!player || !player.playing) return;
-    player.pause();
-    showPlaying();
-  }
-
-  function toggle() {
-    if (player && player.playing) pause();
-    else play();
-  }
-
-  function seekTo(seconds) {
-    if (!player) return;
-    player.seek(clamp(seconds, 0, player.duration));
-    showTime();
-  }
-
-  function showPlaying() {
-    const on = Boolean(player && player.playing);
-    playButton.textContent = on ? "❚❚" : "▶";
-    playButton.setAttribute("aria-label", on ? "Pause the mix" : "Play the mix");
-  }
-
-  function showTime() {
-    if (!player) return;
-    const now = player.currentTime;
-    $("mix-now").textContent = formatTime(now);
-    if (document.activeElement !== seek) seek.value = String(now);
-  }
-
-  function tick() {
-    if (!player || !player.playing) return;
-    if (player.currentTime >= player.duration) {
-      player.pause();
-      player.offset = 0;
-      showPlaying();
-    }
-    showTime();
-    requestAnimationFrame(tick);
-  }
-
-  playButton.addEventListener("click", toggle);
-  seek.addEventListener("input", () => seekTo(Number(seek.value)));
-  $("mix-reset").addEventListener("click", () => {
-    mixer.set(defaultSettings(names));
-    if (player) player.applyMix(mixer.value, { glide: player.playing });
-    showState();
+  // The stems load on the first press of Play: most visits never play the mix.
+  // A mix plays finished stems only (remixes and forks are made of them).
+  const player = new Player({
+    load: async (report) => {
+      const stemPlayer = await loadStems(
+        getContext(),
+        stems.map((stem) => ({ name: stem.name, url: stem.audio_url })),
+        report,
+      );
+      stemPlayer.applyMix(mixer.value, { glide: false });
+      return stemPlayer;
+    },
   });
+  bindTransport(player, {
+    playButtons: [playButton],
+    seek,
+    now: $("mix-now"),
+    total: $("mix-total"),
+    labels: { play: "Play the mix", pause: "Pause the mix" },
+  });
+  player.addEventListener("loading", ({ detail }) => {
+    showError("");
+    $("mix-loading").hidden = false;
+    $("mix-load-progress").value = 100 * detail.fraction;
+  });
+  player.addEventListener("ready", () => ($("mix-loading").hidden = true));
+  player.addEventListener("error", ({ detail }) => {
+    $("mix-loading").hidden = true;
+    showError(detail.message);
+  });
+  player.addEventListener("beforeplay", () => onPlay(player.engine));
+
+  // Mixer changes while playing glide; before, they jump (nothing to hear yet).
+  function applyMix(settings) {
+    if (player.engine) player.engine.applyMix(settings, { glide: player.playing });
+  }
 
   // ---- Remixes -------------------------------------------------------------
 
@@ -210,7 +143,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
       clearTimeout(pollTimer);
       mixdown = null;
     }
-    if (player) player.applyMix(mixer.value, { glide: player.playing });
+    applyMix(mixer.value);
     showState();
   }
 
@@ -276,7 +209,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
     setCurrent(null);
     nameInput.value = "";
     mixer.set(defaultSettings(names));
-    if (player) player.applyMix(mixer.value, { glide: player.playing });
+    applyMix(mixer.value);
     say("");
     showState();
     nameInput.focus();
@@ -545,21 +478,23 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
   refreshList();
   if (remixId) load(remixId);
 
-  // A read-only handle for tests and the curious (browser console).
+  // The page drives `transport` (its keys); the rest is a read-only handle for
+  // tests and the curious (browser console).
   return {
+    transport: player,
     mixer,
-    toggle,
-    pause,
-    seekBy: (seconds) => seekTo((player ? player.currentTime : 0) + seconds),
+    toggle: () => player.toggle(),
+    pause: () => player.pause(),
+    seekBy: (seconds) => player.seekBy(seconds),
     get player() {
-      return player;
+      return player.engine;
     },
     get remix() {
       return current;
     },
-    ready: () => Boolean(player) && !loading,
-    playing: () => Boolean(player && player.playing),
-    currentTime: () => (player ? player.currentTime : 0),
+    ready: () => player.ready,
+    playing: () => player.playing,
+    currentTime: () => player.currentTime,
     // The mixer's settings rendered offline through the preview's own graph;
     // "flac" uses the lossless stems (what the server mixes).
     renderPreview: (rendition = "mp3") =>

@@ -2,8 +2,10 @@
 // of mine, so it plays its own stems through the mixer (remix-studio.js) with
 // the visualizer above; I can change, render and share it like any remix.
 
-import { api, isTyping } from "./common.js";
-import { mountStudio, SEEK_STEP } from "./remix-studio.js";
+import { api } from "./common.js";
+import { bindKeys } from "./player.js";
+import { STEM_RATE } from "./stem-player.js";
+import { mountStudio } from "./remix-studio.js";
 import { modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 
 const page = document.getElementById("remix-page");
@@ -32,7 +34,7 @@ function mountPlayer() {
   const studio = mountStudio(document.getElementById("mixer"), {
     stems,
     remixId: page.dataset.remix,
-    getContext: () => (context ??= new AudioContext()),
+    getContext: () => (context ??= new AudioContext({ sampleRate: STEM_RATE })),
     onPlay: (player) => {
       viz.setAnalyser(player.analyser);
       document.getElementById("viz-hint").hidden = true;
@@ -40,17 +42,5 @@ function mountPlayer() {
   });
   window.stemroom = studio;
 
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-    const onControl = event.target.closest && event.target.closest("button, a");
-    if (event.key === " " && !onControl) {
-      event.preventDefault();
-      studio.toggle();
-    } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
-      event.preventDefault();
-      studio.seekBy(event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP);
-    } else if (visualizerKey(viz, event)) {
-      event.preventDefault();
-    }
-  });
+  bindKeys(() => studio.transport, { before: (event) => visualizerKey(viz, event) });
 }

@@ -4,20 +4,18 @@
 // positions shown read-only, a waveform to seek on, the visualizer, synced
 // lyrics when the song has them, and "Add to my library" for signed-in visitors.
 
-import { api, clamp, el, formatTime, isTyping } from "./common.js";
+import { api, el, formatTime } from "./common.js";
 import { LyricsView } from "./lyrics.js";
 import { MixerPanel } from "./mixer.js";
-import { StemPlayer, stripLevels } from "./stem-player.js";
+import { bindKeys, bindTransport, loadStems, Player } from "./player.js";
+import { STEM_RATE, stripLevels } from "./stem-player.js";
 import { modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 import { loadPeaks, Waveform } from "./waveform.js";
-
-const SEEK_STEP = 5;
 
 const $ = (id) => document.getElementById(id);
 const data = JSON.parse($("share-data").textContent);
 const settings = Object.fromEntries(data.stems.map((stem) => [stem.name, stem.settings]));
 const duration = Math.max(0, ...data.stems.map((stem) => stem.duration || 0));
-const playButton = $("play");
 
 const mixer = new MixerPanel(
   $("mix-strips"),
@@ -32,47 +30,47 @@ const lyrics = data.lyrics && data.lyrics.lines.length ? new LyricsView($("lyric
 $("time-total").textContent = formatTime(duration);
 
 let context = null;
-let player = null;
-let loading = null;
 let wave = null;
-
-// ---- Loading ----------------------------------------------------------------
 
 function showError(message) {
   $("share-error").textContent = message || "";
   $("share-error").hidden = !message;
 }
 
-function ensureLoaded() {
-  if (player) return Promise.resolve(player);
-  if (loading) return loading;
-  context = new AudioContext();
-  const fresh = new StemPlayer(context);
-  const progress = new Map();
+// The stems download on the first press of Play (or a seek): a visitor who only
+// looks costs nothing. Shared remixes play finished stems only.
+const player = new Player({
+  load: async (report) => {
+    context = new AudioContext({ sampleRate: STEM_RATE });
+    const stems = await loadStems(
+      context,
+      data.stems.map((stem) => ({ name: stem.name, url: stem.audio_url })),
+      report,
+    );
+    stems.applyMix(settings, { glide: false });
+    viz.setAnalyser(stems.analyser);
+    return stems;
+  },
+});
+bindTransport(player, { playButtons: [$("play")], back: $("back"), forward: $("forward"), now: $("time-now") });
+player.addEventListener("loading", ({ detail }) => {
+  showError("");
   $("share-loading").hidden = false;
-  const report = (name, loaded, total) => {
-    progress.set(name, [loaded, total || loaded]);
-    let sum = 0;
-    let of = 0;
-    for (const [l, t] of progress.values()) {
-      sum += l;
-      of += t;
-    }
-    $("share-load-progress").value = of ? (100 * sum) / of : 0;
-  };
-  loading = Promise.all(data.stems.map((stem) => fresh.load(stem.name, stem.audio_url, (l, t) => report(stem.name, l, t))))
-    .then(() => {
-      fresh.applyMix(settings, { glide: false });
-      viz.setAnalyser(fresh.analyser);
-      player = fresh;
-      return player;
-    })
-    .finally(() => {
-      loading = null;
-      $("share-loading").hidden = true;
-    });
-  return loading;
-}
+  $("share-load-progress").value = 100 * detail.fraction;
+});
+player.addEventListener("ready", () => ($("share-loading").hidden = true));
+player.addEventListener("error", ({ detail }) => {
+  $("share-loading").hidden = true;
+  showError(detail.message);
+});
+player.addEventListener("state", ({ detail }) => {
+  if (detail.playing) $("viz-hint").hidden = true;
+});
+player.addEventListener("tick", ({ detail }) => {
+  if (wave) wave.setTime(detail.time);
+  if (lyrics) lyrics.show(detail.time);
+});
+bindKeys(() => player, { before: (event) => visualizerKey(viz, event) });
 
 // One waveform for the mix: each stem's peaks scaled by its level, added up
 // (an upper bound of the mix's peaks, which is what a waveform shows).
@@ -90,93 +88,13 @@ async function showWaveform() {
     wave = new Waveform($("wave"), mix.map((value) => Math.min(1, value)), {
       duration,
       label: "Waveform of the remix: click to seek",
-      onSeek: (t) => seekTo(t),
+      onSeek: (t) => player.seek(t),
     });
     $("wave-loading").remove();
   } catch (err) {
     $("wave-loading").textContent = err.message;
   }
 }
-
-// ---- Transport ----------------------------------------------------------------
-
-async function play() {
-  showError("");
-  playButton.disabled = true;
-  try {
-    await ensureLoaded();
-    await player.play();
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    playButton.disabled = false;
-  }
-  $("viz-hint").hidden = true;
-  showPlaying();
-  tick();
-}
-
-function toggle() {
-  if (player && player.playing) {
-    player.pause();
-    showPlaying();
-  } else {
-    play();
-  }
-}
-
-async function seekTo(seconds) {
-  try {
-    await ensureLoaded();
-  } catch (err) {
-    showError(err.message);
-    return;
-  }
-  player.seek(clamp(seconds, 0, player.duration));
-  showTime();
-}
-
-function showPlaying() {
-  const on = Boolean(player && player.playing);
-  playButton.textContent = on ? "❚❚" : "▶";
-  playButton.setAttribute("aria-label", on ? "Pause" : "Play");
-}
-
-function showTime() {
-  const now = player ? player.currentTime : 0;
-  $("time-now").textContent = formatTime(now);
-  if (wave) wave.setTime(now);
-  if (lyrics) lyrics.show(now);
-}
-
-function tick() {
-  if (!player || !player.playing) return;
-  if (player.currentTime >= player.duration) {
-    player.pause();
-    player.offset = 0;
-    showPlaying();
-  }
-  showTime();
-  requestAnimationFrame(tick);
-}
-
-playButton.addEventListener("click", toggle);
-$("back").addEventListener("click", () => seekTo((player ? player.currentTime : 0) - SEEK_STEP));
-$("forward").addEventListener("click", () => seekTo((player ? player.currentTime : 0) + SEEK_STEP));
-
-document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-  const onControl = event.target.closest && event.target.closest("button, a");
-  if (event.key === " " && !onControl) {
-    event.preventDefault();
-    toggle();
-  } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
-    event.preventDefault();
-    seekTo((player ? player.currentTime : 0) + (event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
-  } else if (visualizerKey(viz, event)) {
-    event.preventDefault();
-  }
-});
 
 // ---- Add to my library ----------------------------------------------------------
 
@@ -211,12 +129,12 @@ window.stemroom = {
     return context;
   },
   get player() {
-    return player;
+    return player.engine;
   },
   visualizer: viz,
   mixer,
-  ready: () => Boolean(player),
-  playing: () => Boolean(player && player.playing),
-  currentTime: () => (player ? player.currentTime : 0),
+  ready: () => player.ready,
+  playing: () => player.playing,
+  currentTime: () => player.currentTime,
   currentLineIndex: () => (lyrics ? lyrics.index : -1),
 };

@@ -171,7 +171,7 @@ function setParam(param, value, now, glide) {
   }
 }
 
-async function decodeStem(context, name, url, onProgress = () => {}) {
+export async function decodeStem(context, name, url, onProgress = () => {}) {
   const response = await fetch(url, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`The ${name} stem could not be loaded (${response.status}).`);
   const total = Number(response.headers.get("Content-Length")) || 0;

@@ -4,21 +4,17 @@
 // with live progress, and once the stems exist the mixer and this song's
 // remixes (remix-studio.js). Everything goes through the JSON API.
 
-import { api, clamp, el, formatTime, isTyping, JOB_ACTIVE } from "./common.js";
+import { api, el, formatTime, JOB_ACTIVE } from "./common.js";
+import { bindKeys, bindTransport, MediaEngine, Player, watchJob } from "./player.js";
 import { mountStudio } from "./remix-studio.js";
+import { STEM_RATE } from "./stem-player.js";
 import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 import { loadPeaks, Waveform } from "./waveform.js";
 
-const POLL_MS = 1000;
-const SEEK_STEP = 5;
 const STEM_LABELS = { vocals: "Vocals", accompaniment: "Accompaniment", drums: "Drums", bass: "Bass", piano: "Piano", other: "Other" };
 
 const card = document.getElementById("player-card");
 const audio = document.getElementById("player");
-const playButton = document.getElementById("play");
-const seek = document.getElementById("seek");
-const timeNow = document.getElementById("time-now");
-const timeTotal = document.getElementById("time-total");
 const playerError = document.getElementById("player-error");
 const sourcesBox = document.getElementById("sources");
 const sourceRows = document.getElementById("source-rows");
@@ -29,7 +25,6 @@ const vizPanel = document.getElementById("viz-panel");
 const vizHint = document.getElementById("viz-hint");
 const separationsUrl = stemsSection.dataset.separations;
 
-let duration = Number(card.dataset.duration) || 0;
 const sources = new Map([["original", { label: "Original", url: card.dataset.audio }]]);
 let current = "original";
 const waveforms = new Map();
@@ -46,12 +41,11 @@ document.getElementById("viz-fullscreen").addEventListener("click", () => fullsc
 let audioContext = null;
 let analyser = null;
 let studio = null; // the mixer, once the stems exist
-let active = "audio"; // which player Space and the arrow keys drive: "audio" or "mix"
 
 // One AudioContext for the page, made on the first press of a Play button:
 // browsers only let a page start audio from a user gesture.
 function getContext() {
-  if (!audioContext) audioContext = new AudioContext();
+  if (!audioContext) audioContext = new AudioContext({ sampleRate: STEM_RATE });
   return audioContext;
 }
 
@@ -67,74 +61,48 @@ function ensureGraph() {
   source.connect(analyser).connect(context.destination);
 }
 
-async function play() {
-  ensureGraph();
-  viz.setAnalyser(analyser);
-  active = "audio";
-  if (studio) studio.pause();
-  playerError.hidden = true;
-  try {
+// The original or one stem, streamed by the <audio> element (Range requests),
+// routed through Web Audio for the visualizer.
+const engine = new MediaEngine(audio, {
+  duration: Number(card.dataset.duration) || 0,
+  beforePlay: async () => {
+    ensureGraph();
+    viz.setAnalyser(analyser);
+    active = player;
+    if (studio) studio.pause();
+    playerError.hidden = true;
     await audioContext.resume();
-    await audio.play();
-  } catch (err) {
-    showPlayerError(`Cannot play this audio: ${err.message}`);
-  }
-}
-
-function toggle() {
-  if (audio.paused) play();
-  else audio.pause();
-}
-
-function seekTo(seconds) {
-  audio.currentTime = clamp(seconds, 0, duration || audio.duration || 0);
-  showTime();
-}
+  },
+});
+const player = new Player({ engine });
+engine.attach(player);
+let active = player; // the player Space and the arrow keys drive: this one or the mixer's
 
 function showPlayerError(message) {
   playerError.textContent = message;
   playerError.hidden = false;
 }
 
-function showTime() {
-  const now = audio.currentTime;
-  timeNow.textContent = formatTime(now);
-  if (document.activeElement !== seek) seek.value = String(now);
-  for (const wave of waveforms.values()) wave.setTime(now);
-}
-
-let ticking = false;
-
-// Move the playhead every frame while playing (timeupdate comes only ~4 times a second).
-function tick() {
-  showTime();
-  ticking = !audio.paused;
-  if (ticking) requestAnimationFrame(tick);
-}
-
 audio.controls = false;
 document.getElementById("transport").hidden = false;
-playButton.addEventListener("click", toggle);
-document.getElementById("back").addEventListener("click", () => seekTo(audio.currentTime - SEEK_STEP));
-document.getElementById("forward").addEventListener("click", () => seekTo(audio.currentTime + SEEK_STEP));
-seek.addEventListener("input", () => seekTo(Number(seek.value)));
-audio.addEventListener("play", () => {
-  playButton.textContent = "❚❚";
-  playButton.setAttribute("aria-label", "Pause");
-  vizHint.hidden = true;
-  if (!ticking) tick();
+bindTransport(player, {
+  playButtons: [document.getElementById("play")],
+  back: document.getElementById("back"),
+  forward: document.getElementById("forward"),
+  seek: document.getElementById("seek"),
+  now: document.getElementById("time-now"),
+  total: document.getElementById("time-total"),
+  disableWhileLoading: false,
 });
-audio.addEventListener("pause", () => {
-  playButton.textContent = "▶";
-  playButton.setAttribute("aria-label", "Play");
+player.addEventListener("error", ({ detail }) => showPlayerError(detail.message));
+player.addEventListener("state", ({ detail }) => {
+  if (detail.playing) vizHint.hidden = true;
 });
-audio.addEventListener("seeked", showTime);
+player.addEventListener("tick", ({ detail }) => {
+  for (const wave of waveforms.values()) wave.setTime(detail.time);
+});
 audio.addEventListener("loadedmetadata", () => {
-  if (Number.isFinite(audio.duration) && audio.duration > 0 && !duration) {
-    duration = audio.duration;
-    seek.max = String(duration);
-    timeTotal.textContent = formatTime(duration);
-  }
+  if (!engine.knownDuration && engine.duration) player.dispatchEvent(new CustomEvent("duration"));
 });
 audio.addEventListener("error", () => {
   if (audio.error) showPlayerError("This audio could not be loaded. Try reloading the page.");
@@ -150,7 +118,7 @@ function select(name, at = audio.currentTime) {
     "loadedmetadata",
     () => {
       audio.currentTime = at;
-      if (wasPlaying) play();
+      if (wasPlaying) player.play();
     },
     { once: true },
   );
@@ -158,23 +126,14 @@ function select(name, at = audio.currentTime) {
   for (const input of sourceRows.querySelectorAll('input[name="source"]')) input.checked = input.value === name;
 }
 
-document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-  const onControl = event.target.closest && event.target.closest("button, a, input[type=radio]");
-  if (event.key === " " && !onControl) {
-    event.preventDefault();
-    if (active === "mix" && studio) studio.toggle();
-    else toggle();
-  } else if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.target.closest("input")) {
-    event.preventDefault();
-    const step = event.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP;
-    if (active === "mix" && studio) studio.seekBy(step);
-    else seekTo(audio.currentTime + step);
-  } else if (event.key === "f" || event.key === "F") {
-    fullscreen.toggle();
-  } else if (visualizerKey(viz, event)) {
-    event.preventDefault();
-  }
+bindKeys(() => active, {
+  before: (event) => {
+    if (event.key === "f" || event.key === "F") {
+      fullscreen.toggle();
+      return true;
+    }
+    return visualizerKey(viz, event);
+  },
 });
 
 // One row per thing you can play: a radio button, its waveform, its download.
@@ -198,14 +157,14 @@ function sourceRow(name, { peaksUrl, download }) {
     loadPeaks(peaksUrl)
       .then((peaks) => {
         const wave = new Waveform(canvas, peaks, {
-          duration,
+          duration: player.duration,
           label: `${source.label} waveform: click to seek`,
           // Clicking another stem's waveform plays that stem from there.
-          onSeek: (t) => (name === current ? seekTo(t) : select(name, t)),
+          onSeek: (t) => (name === current ? player.seek(t) : select(name, t)),
           color: name === "vocals" ? "#22c3a6" : "#7c5cff",
         });
         wave.setActive(name === current);
-        wave.setTime(audio.currentTime);
+        wave.setTime(player.currentTime);
         waveforms.set(name, wave);
         row.querySelector(".wave-loading").remove();
       })
@@ -264,6 +223,8 @@ function renderJob(job, error) {
     );
     return;
   }
+  // Sing now: karaoke plays a song while it is being split, from its first chunk on.
+  karaokeLink.hidden = !(job.status === "succeeded" || (JOB_ACTIVE.has(job.status) && job.ready_seconds > 0));
   if (JOB_ACTIVE.has(job.status)) {
     const label = job.status === "queued" ? "Waiting for a worker…" : `Separating… ${job.progress}%`;
     stemsBody.append(
@@ -306,7 +267,6 @@ function renderJob(job, error) {
       ),
     ),
   );
-  karaokeLink.hidden = false;
   showSources(job);
   showMixer(job);
 }
@@ -321,11 +281,11 @@ function showMixer(job) {
     trackId: card.dataset.track,
     remixId,
     getContext,
-    onPlay: (player) => {
+    onPlay: (stemPlayer) => {
       // One thing plays at a time, and the visualizer shows it.
-      audio.pause();
-      active = "mix";
-      viz.setAnalyser(player.analyser);
+      player.pause();
+      active = studio.transport;
+      viz.setAnalyser(stemPlayer.analyser);
       vizHint.hidden = true;
     },
   });
@@ -333,21 +293,13 @@ function showMixer(job) {
   if (remixId) document.getElementById("mixer").scrollIntoView({ block: "start" });
 }
 
-let timer = null;
+let stopWatching = () => {};
 
 function watch(job) {
-  renderJob(job);
-  clearTimeout(timer);
-  if (job && JOB_ACTIVE.has(job.status)) {
-    timer = setTimeout(async () => {
-      try {
-        watch(await api(`/api/jobs/${job.id}/`));
-      } catch (err) {
-        renderJob(job, `${err.message} Retrying…`);
-        timer = setTimeout(() => watch(job), POLL_MS * 4);
-      }
-    }, POLL_MS);
-  }
+  stopWatching();
+  stopWatching = watchJob(job, (fresh) => renderJob(fresh), {
+    onError: (err, last) => renderJob(last, `${err.message} Retrying…`),
+  });
 }
 
 async function start() {

@@ -1,11 +1,14 @@
 // A live visualizer of whatever an AnalyserNode hears, drawn on a canvas at the
-// display's frame rate. Used by the track page and behind the karaoke lyrics.
+// display's frame rate from the page's one frame loop (player.js onFrame).
+// Used by the track page, behind the karaoke lyrics, and on the shared remix page.
 //
 //   const viz = new Visualizer(canvas);   viz.setAnalyser(analyser);
-//   toolbar.append(...modeButtons(viz));  bindVisualizerKeys(viz);
+//   toolbar.append(...modeButtons(viz));  // and visualizerKey(viz, event) in a keydown handler
 //
 // The canvas keeps its CSS size; its backing store follows devicePixelRatio so
 // lines stay sharp on phones and HiDPI screens.
+
+import { onFrame } from "./player.js";
 
 export const MODES = [
   { id: "bars", label: "Bars", key: "1" },
@@ -27,7 +30,7 @@ export class Visualizer {
     this.frames = 0;
     this.peaks = [];
     this.running = false;
-    this._frame = this._frame.bind(this);
+    this._stopFrames = null;
     // Also fires when the page moves to a screen with another pixel density.
     this._observer = new ResizeObserver(() => this._resize());
     this._observer.observe(canvas);
@@ -58,11 +61,13 @@ export class Visualizer {
   start() {
     if (this.running) return;
     this.running = true;
-    requestAnimationFrame(this._frame);
+    this._stopFrames = onFrame(() => this._frame());
   }
 
   stop() {
     this.running = false;
+    if (this._stopFrames) this._stopFrames();
+    this._stopFrames = null;
   }
 
   _resize() {
@@ -95,8 +100,6 @@ export class Visualizer {
   }
 
   _frame() {
-    if (!this.running) return;
-    requestAnimationFrame(this._frame);
     this.frames += 1;
     if (!this.analyser) return this._clear();
     this.analyser.getByteFrequencyData(this.freq);
