@@ -108,6 +108,18 @@ def cpu_seconds_by_role(root_pid):
     return totals
 
 
+def wait_until_worker_settles(root_pid, timeout=120):
+    """Until the worker has loaded TensorFlow and the model (it does as it starts): not part of any phase."""
+    deadline = time.monotonic() + timeout
+    previous = cpu_seconds_by_role(root_pid).get("worker", 0)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = cpu_seconds_by_role(root_pid).get("worker", 0)
+        if now - previous < 0.05:
+            return
+        previous = now
+
+
 def print_cpu(before, after, seconds, clients=None):
     shares = {role: after[role] - before.get(role, 0) for role in sorted(after)}
     print(
@@ -370,6 +382,7 @@ def main():
             f"server: nginx + gunicorn + one warm worker (nice {args.worker_nice}), SQLite; "
             f"reads at {args.rate}/s open loop"
         )
+        wait_until_worker_settles(server.pid)
         run_reads(port, reader_token, job_box, args.rate, 3)  # warm-up: every web worker loads its code
         cpu_before, started = cpu_seconds_by_role(server.pid), time.monotonic()
         latencies, errors = run_reads(port, reader_token, job_box, args.rate, args.baseline_seconds)
