@@ -342,6 +342,9 @@ SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 # (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
+# A succeeded job's progressive chunks (separation.chunks) stay this long after it finished,
+# so a player still playing them can switch to the final files; then the sweep removes them.
+SEPARATION_CHUNK_GRACE_MINUTES = env_int("SEPARATION_CHUNK_GRACE_MINUTES", 15)
 # Models each worker loads as it starts, so the first job does not pay for TensorFlow's start-up.
 SEPARATION_PRELOAD_MODELS = env_list("SEPARATION_PRELOAD_MODELS", ["2stems"])
 
