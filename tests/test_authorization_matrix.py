@@ -62,7 +62,7 @@ SHARE_FORK = "share-fork"
 OBJECT_ROUTES = {
     "track": {"track-detail", "track-audio", "track-cover", "track-lyrics", "track-separations"}
     | {"track", "karaoke", "track-delete"},
-    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks"},
+    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk"},
     "stem": {"stem-detail", "stem-audio", "stem-peaks"},
     "remix": {"remix-detail", "remix-forks", "remix-mixdown", "remix-mixdowns", "remix-render", "remix-fork-revoke"}
     | {"remix"},
@@ -177,7 +177,7 @@ def world(db, tmp_path):
     Token.objects.create(user=alice)
     stem = job.stems.get(name="vocals")
     schedule = Schedule.objects.create(func="math.floor", args="1")
-    ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "format": "json"}
+    ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "index": 0, "format": "json"}
     subjects = [
         Subject("alice", alice, {**ids, "track": track.pk, "remix": alices.pk, "fork": carols.pk, "token": alice_link}),
         Subject("carol's fork", carol, {**ids, "remix": carols.pk, "fork": daves.pk, "token": carol_link}),
