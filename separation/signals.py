@@ -53,6 +53,6 @@ def prepare_worker(sender, proc_name, **kwargs):
     for model in settings.SEPARATION_PRELOAD_MODELS:
         if has_checkpoint(model_dir(model)):
             try:
-                get_engine(model)
+                get_engine(model).warm_up()
             except EngineError:
                 logger.exception("Could not preload the %s model", model)
