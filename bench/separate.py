@@ -16,7 +16,7 @@ vocals and accompaniment against the truth.
 
 For (b) it also prints, per song, the median time from the request (job committed and
 enqueued) until the worker claimed it, and until the first progressive chunk was playable
-(the job's ready_frames > 0, polled every 5 ms).
+(the job's ready_frames > 0, polled every 20 ms).
 
 Targets (issue 3): (b) <= 0.33x the CLI's wall time on 3 minutes (stretch 0.25x); (c) <= 0.6x;
 worker peak RSS <= 1.5 GB on 10 minutes; SDR within 0.01 dB of the CLI's.
@@ -244,7 +244,7 @@ def run_job(user, path, ingest, request_separation, SeparationJob, SimpleUploade
             sampler.start()
         if status in ("succeeded", "failed", "cancelled"):
             break
-        time.sleep(0.005)
+        time.sleep(0.02)
     if sampler:
         sampler.done.set()
     job.refresh_from_db()
