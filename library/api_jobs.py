@@ -2,9 +2,12 @@
 
 import uuid
 from contextlib import contextmanager
+from types import SimpleNamespace
 
+from django.core.files.storage import default_storage
 from django.db.models import Q, prefetch_related_objects
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -13,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.quotas import quota_for
 from platform.api_errors import APIError
-from separation import services
+from separation import chunks, services
 from separation.models import SeparationJob, SeparationRequest, Stem
 from separation.serializers import JobSerializer, StemSerializer
 
@@ -126,6 +129,41 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if not job.mixture_peaks:
             raise Http404("The waveform is not ready yet.")
         return ranged_file_response(request, job.mixture_peaks, content_type="application/json")
+
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Chunk manifest.")}
+    )
+    @action(detail=True, methods=["get"])
+    def chunks(self, request, pk=None):
+        """The stems made so far, as numbered 16-bit WAV chunks with their waveform peaks (separation.chunks)."""
+        job = self.get_object()
+
+        def url(stem, index):
+            return reverse("job-chunk", args=[job.pk, stem, index])
+
+        return Response(chunks.manifest(job, job.status_as_seen, url))
+
+    @extend_schema(responses={(200, "audio/wav"): BINARY, (206, "audio/wav"): BINARY})
+    @action(detail=True, methods=["get"], url_path=r"chunks/(?P<name>[a-z]+)/(?P<index>[0-9]{1,6})", url_name="chunk")
+    def chunk(self, request, pk=None, name=None, index=None):
+        """One progressive chunk of one stem: exactly the frames the manifest lists, never changed once written."""
+        job = self.get_object()
+        index = int(index)
+        status_seen = job.status_as_seen
+        if (
+            name not in job.stem_names
+            or not job.chunks_available(status_seen)
+            or index >= chunks.chunk_count(job.ready_frames)
+        ):
+            raise Http404("No such chunk.")
+        stored = SimpleNamespace(storage=default_storage, name=chunks.audio_name(job.chunks_folder, name, index))
+        try:
+            response = ranged_file_response(request, stored, content_type="audio/wav")
+        except FileNotFoundError:
+            raise Http404("No such chunk.") from None  # swept, or the job restarted, just now
+        # A chunk's samples never change (a restarted run makes the same ones): cache for good.
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        return response
 
 
 class StemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

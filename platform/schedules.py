@@ -11,6 +11,7 @@ from django_q.models import Schedule
 
 SCHEDULES = {
     "Recover stale separation jobs": {"func": "separation.tasks.recover_stale_jobs", "minutes": 1},
+    "Remove expired progressive chunks": {"func": "separation.tasks.remove_expired_chunks", "minutes": 5},
     "Remove stale upload temp files": {"func": "platform.tempfiles.remove_stale_temp_files", "minutes": 15},
 }
 

@@ -30,6 +30,16 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def env_bool(name, default):
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -289,7 +299,10 @@ Q_CLUSTER = {
     "queue_limit": 4,
     "catch_up": False,
     "label": "Task queue",
-    "poll": 1,
+    # Seconds an idle cluster waits between looks at the ORM broker's queue: how long a
+    # job waits before a free worker picks it up. One indexed SELECT each; a tenth of a
+    # second keeps "Split" to first sound short (progressive stems, issue 10).
+    "poll": env_float("Q_POLL_SECONDS", 0.1),
     # GPU machines run `Q_CLUSTER_NAME=gpu python manage.py qcluster`: its own
     # queue, so CPU workers never pick up jobs meant for a GPU.
     "ALT_CLUSTERS": {"gpu": {"workers": env_int("Q_GPU_WORKERS", 1)}},
@@ -364,6 +377,9 @@ SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 # (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
+# A succeeded job's progressive chunks (separation.chunks) stay this long after it finished,
+# so a player still playing them can switch to the final files; then the sweep removes them.
+SEPARATION_CHUNK_GRACE_MINUTES = env_int("SEPARATION_CHUNK_GRACE_MINUTES", 15)
 # Models each worker loads as it starts, so the first job does not pay for TensorFlow's start-up.
 SEPARATION_PRELOAD_MODELS = env_list("SEPARATION_PRELOAD_MODELS", ["2stems"])
 

@@ -163,6 +163,7 @@ class BackgroundJob(models.Model):
             attempts=F("attempts") + 1,
             progress=0,
             error="",
+            **self.run_reset(),
         )
         if won:
             self.refresh_from_db()
@@ -220,6 +221,7 @@ class BackgroundJob(models.Model):
             progress=0,
             worker="",
             error="",
+            **self.run_reset(),
             **changes,
         )
 
@@ -256,6 +258,10 @@ class BackgroundJob(models.Model):
         return "failed"
 
     # Hooks for job types.
+
+    def run_reset(self):
+        """Fields of a job type that a run fills as it goes, back to their start whenever a run starts or is requeued."""
+        return {}
 
     def task_options(self):
         """Extra keyword arguments for django-q2's ``async_task`` (task_name, cluster...)."""

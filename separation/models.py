@@ -13,7 +13,8 @@ from django.db import models
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from .engines.base import EngineError
+from .chunks import delete_tree
+from .engines.base import SAMPLE_RATE, EngineError
 from .jobs import BackgroundJob, JobQuerySet
 
 MODELS = {
@@ -62,6 +63,14 @@ class SeparationJob(BackgroundJob):
         null=True, blank=True, help_text="Seconds of audio per second of work (higher is faster)."
     )
     mixture_peaks = models.FileField(max_length=300, blank=True)
+    ready_frames = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Frames of every stem stored as progressive chunks so far (separation.chunks); "
+        "the whole length once it succeeded.",
+    )
+    chunks_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the progressive chunks went, once the final files had taken over."
+    )
 
     objects = SeparationJobQuerySet.as_manager()
 
@@ -88,6 +97,41 @@ class SeparationJob(BackgroundJob):
     @property
     def storage_prefix(self):
         return f"stems/{self.sha256[:2]}/{self.sha256}/{self.model}-{self.id.hex[:8]}"
+
+    @property
+    def chunks_folder(self):
+        """This run's progressive chunks (separation.chunks): one folder per run, named by its start."""
+        started = self.started_at.strftime("%Y%m%dT%H%M%S%f") if self.started_at else "unstarted"
+        return f"{self.storage_prefix}/chunks/{started}"
+
+    @property
+    def all_chunks_folder(self):
+        return f"{self.storage_prefix}/chunks"
+
+    def run_reset(self):
+        # A restarted run makes its chunks again from the start, in a folder of its own.
+        return {"ready_frames": 0, "chunks_removed_at": None}
+
+    def report_chunk(self, ready_frames):
+        """Chunks up to ``ready_frames`` are stored; False when the job is no longer this worker's (cancelled, taken over)."""
+        return self._move(
+            [self.Status.RUNNING], on_worker=self.worker, ready_frames=ready_frames, heartbeat_at=timezone.now()
+        )
+
+    def chunks_available(self, status=None):
+        """Chunks can be listed: while it runs, and after it succeeded until the sweep removed them."""
+        status = status or self.status
+        if status == self.Status.RUNNING:
+            return True
+        return status == self.Status.SUCCEEDED and self.ready_frames > 0 and self.chunks_removed_at is None
+
+    def ready_frames_now(self, status=None):
+        """Frames of every stem playable now, for someone who sees the job as ``status``."""
+        status = status or self.status
+        if status == self.Status.SUCCEEDED:
+            # Jobs from before progressive chunks, or swept, count their whole length.
+            return self.ready_frames or round((self.duration or 0) * SAMPLE_RATE)
+        return self.ready_frames if status == self.Status.RUNNING else 0
 
     @property
     def status_as_seen(self):
@@ -119,6 +163,7 @@ class SeparationJob(BackgroundJob):
         """Stem rows too, besides the stored files under the job's prefix and its scratch folder."""
         self.stems.all().delete()
         super().discard_partial_output()
+        delete_tree(self.all_chunks_folder)
 
 
 class SeparationRequestQuerySet(models.QuerySet):

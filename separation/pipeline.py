@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from separation import audio
+from separation.chunks import Chunker
 from separation.engines import SAMPLE_RATE, EngineError, get_engine
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class SeparationResult:
     duration: float
 
 
-def separate_file(source, model, out_dir, on_progress=None, browser_files=True, max_seconds=None):
+def separate_file(source, model, out_dir, on_progress=None, browser_files=True, max_seconds=None, on_chunk=None):
     """Separate ``source`` with ``model`` into files in ``out_dir``.
 
     Always writes <stem>.flac; with ``browser_files`` also <stem>.mp3, <stem>.peaks.json and
@@ -41,6 +42,13 @@ def separate_file(source, model, out_dir, on_progress=None, browser_files=True, 
     that is not audio) with a message meant for end users. With ``max_seconds`` (the length
     measured at upload, plus a margin) decoding stops as soon as the audio goes past it, and
     audio.TooLongError is raised: the worker never separates more than was allowed.
+
+    ``on_chunk(chunk)`` receives the stems made so far as progressive chunks
+    (separation.chunks.Chunk), in order, while separation goes on; it may raise to stop it.
+
+    Everything is made while the engine runs: the FLAC, the MP3 (one ffmpeg per stem fed
+    the FLAC's own 16-bit samples) and the peaks; after the last segment only the encoders'
+    last frames remain.
     """
     source, out_dir = Path(source), Path(out_dir)
     # Probing first turns a non-audio file away in milliseconds, before the model loads.
@@ -62,19 +70,30 @@ def separate_file(source, model, out_dir, on_progress=None, browser_files=True, 
     peak_files = {name: target(f"{name}.peaks.json") for name in [*names, "mixture"]} if browser_files else {}
     meters = {name: audio.PeakMeter() for name in [*names, "mixture"]}
     every_file = [*flacs.values(), *mp3s.values(), *peak_files.values()]
+    chunker = Chunker(names, meters["mixture"]) if on_chunk else None
 
     try:
         with ExitStack() as open_files:
             writers = {name: open_files.enter_context(audio.FlacWriter(flacs[name][1])) for name in names}
+            encoders = {name: _started(open_files, mp3s[name][1]) for name in mp3s}
             mixture = _metered(
                 audio.read_blocks(source, source_channels=info.channels, max_seconds=max_seconds), meters["mixture"]
             )
             for block in engine.separate_stream(mixture, total_samples, on_progress):
+                pcm16 = {name: audio.to_pcm16(samples) for name, samples in block.items()}
                 for name, samples in block.items():
-                    writers[name].write(samples)
+                    writers[name].write_pcm16(pcm16[name])
+                    if name in encoders:
+                        encoders[name].write_pcm16(pcm16[name])
                     meters[name].add(samples)
+                if chunker:
+                    for chunk in chunker.add(block, pcm16):
+                        on_chunk(chunk)
+            if chunker:
+                for chunk in chunker.finish():
+                    on_chunk(chunk)
+            _finish_encoders(encoders.values())
         if browser_files:
-            _encode_browser_copies([(flacs[name][1], mp3s[name][1]) for name in names])
             for name, (_, partial) in peak_files.items():
                 partial.write_text(json.dumps(meters[name].peaks, separators=(",", ":")))
         for final, partial in every_file:
@@ -107,13 +126,18 @@ def _metered(blocks, meter):
         yield block
 
 
-def _encode_browser_copies(jobs):
-    """Encode every stem's browser copy at once, one ffmpeg each, from (flac, destination) pairs."""
-    processes = [audio.start_browser_copy(flac, destination) for flac, destination in jobs]
+def _started(open_files, destination):
+    """A BrowserEncoder that is killed if the block ends before ``_finish_encoders`` ran."""
+    encoder = audio.BrowserEncoder(destination)
+    open_files.callback(encoder.abort)
+    return encoder
+
+
+def _finish_encoders(encoders):
     failures = []
-    for process in processes:
+    for encoder in encoders:
         try:
-            audio.wait_for_browser_copy(process)
+            encoder.finish()
         except EngineError as exc:
             failures.append(exc)
     if failures:

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from platform.datetimes import iso_datetime
 
+from .engines.base import SAMPLE_RATE
 from .models import MODELS, SeparationJob, Stem
 
 
@@ -42,6 +43,12 @@ def _stem_representation(stem):
 class JobSerializer(serializers.ModelSerializer):
     stems = StemSerializer(many=True, read_only=True)
     mixture_peaks_url = serializers.SerializerMethodField()
+    ready_seconds = serializers.SerializerMethodField(
+        help_text="Seconds of every stem playable now: progressive chunks while it runs, the whole length once done."
+    )
+    chunks_url = serializers.SerializerMethodField(
+        help_text="The progressive chunks' manifest, while they exist (running, and a while after success)."
+    )
 
     class Meta:
         model = SeparationJob
@@ -59,6 +66,8 @@ class JobSerializer(serializers.ModelSerializer):
             "attempts",
             "stems",
             "mixture_peaks_url",
+            "ready_seconds",
+            "chunks_url",
         ]
         read_only_fields = fields
 
@@ -82,12 +91,27 @@ class JobSerializer(serializers.ModelSerializer):
             "attempts": job.attempts,
             "stems": [_stem_representation(stem) for stem in job.stems.all()],
             "mixture_peaks_url": self.get_mixture_peaks_url(job),
+            "ready_seconds": self.get_ready_seconds(job),
+            "chunks_url": self.get_chunks_url(job),
         }
         if job.status_as_seen != job.status:
             # The person looking withdrew their request: for them the job is cancelled, even
             # while it goes on for someone else (SeparationJobQuerySet.with_request_of).
-            data.update(status=job.status_as_seen, error="Cancelled.", stems=[], mixture_peaks_url=None)
+            data.update(
+                status=job.status_as_seen,
+                error="Cancelled.",
+                stems=[],
+                mixture_peaks_url=None,
+                ready_seconds=0.0,
+                chunks_url=None,
+            )
         return data
+
+    def get_ready_seconds(self, job) -> float:
+        return job.ready_frames_now() / SAMPLE_RATE
+
+    def get_chunks_url(self, job) -> str | None:
+        return reverse("job-chunks", args=[job.pk]) if job.chunks_available() else None
 
     def get_mixture_peaks_url(self, job) -> str | None:
         return reverse("job-mixture-peaks", args=[job.pk]) if job.mixture_peaks else None

@@ -6,6 +6,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django_q.signals import post_spawn
 
+from .chunks import delete_tree
 from .models import SeparationJob, Stem
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ def delete_stem_files(sender, instance, **kwargs):
 @receiver(post_delete, sender=SeparationJob)
 def delete_job_files(sender, instance, **kwargs):
     delete_files_on_commit([instance.mixture_peaks])
+    folder = instance.all_chunks_folder
+    transaction.on_commit(lambda: delete_tree(folder))
 
 
 @receiver(post_spawn)
@@ -50,6 +53,6 @@ def prepare_worker(sender, proc_name, **kwargs):
     for model in settings.SEPARATION_PRELOAD_MODELS:
         if has_checkpoint(model_dir(model)):
             try:
-                get_engine(model)
+                get_engine(model).warm_up()
             except EngineError:
                 logger.exception("Could not preload the %s model", model)

@@ -8,14 +8,19 @@ import logging
 import shutil
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from . import jobs
+from .chunks import ChunkStore, delete_tree
+from .engines.base import SAMPLE_RATE
 from .jobs import JobCancelled
 from .models import SeparationJob, Stem
 
@@ -38,19 +43,27 @@ def run_job(job_id):
 
 def _separate(job):
     stored = []
+    chunks = ChunkStore(job.chunks_folder)
     try:
-        _run(job, stored)
+        _run(job, stored, chunks)
     except BaseException:
         # Failed or cancelled: keep none of its files (a save cut short by a full disk
-        # removes its own half: platform.storage).
+        # removes its own half: platform.storage), and none of this run's chunks.
         _delete_stored(stored)
+        chunks.discard()
         raise
 
 
-def _run(job, stored):
+def _run(job, stored, chunks):
     from .pipeline import separate_file
 
     last_write = 0.0
+
+    def on_chunk(chunk):
+        chunks.save(chunk)
+        # Only now, with the chunk stored whole, may players see it.
+        if not job.report_chunk(chunk.start + chunk.frames):
+            raise JobCancelled()
 
     def on_progress(fraction):
         nonlocal last_write
@@ -72,7 +85,7 @@ def _run(job, stored):
         # No more than the stored (decoded) length, +1 s: audio that goes on past it fails
         # the job instead of keeping a worker busy for hours.
         limit = {"max_seconds": job.source_seconds + 1} if job.source_seconds is not None else {}
-        result = separate_file(source, job.model, work_dir, on_progress=on_progress, **limit)
+        result = separate_file(source, job.model, work_dir, on_progress=on_progress, on_chunk=on_chunk, **limit)
         elapsed = time.monotonic() - started
 
         prefix = job.storage_prefix
@@ -92,7 +105,10 @@ def _run(job, stored):
         for stem in stems:
             stem.save()
         if not job.mark_succeeded(
-            duration=result.duration, realtime_factor=result.duration / max(elapsed, 1e-6), mixture_peaks=mixture_peaks
+            duration=result.duration,
+            realtime_factor=result.duration / max(elapsed, 1e-6),
+            mixture_peaks=mixture_peaks,
+            ready_frames=round(result.duration * SAMPLE_RATE),
         ):
             # Cancelled (or taken over) at the last moment: keep nothing.
             raise JobCancelled()
@@ -103,6 +119,33 @@ def _run(job, stored):
         elapsed,
         result.duration / elapsed,
     )
+
+
+def remove_expired_chunks(now=None):
+    """Remove progressive chunks nobody needs any more; returns how many jobs' chunks went.
+
+    A succeeded job keeps them for SEPARATION_CHUNK_GRACE_MINUTES, so a player half-way
+    through them can finish its switch to the final files. A failed or cancelled job's
+    worker removes its own; this catches those whose worker died first.
+    """
+    now = now or timezone.now()
+    grace = now - timedelta(minutes=settings.SEPARATION_CHUNK_GRACE_MINUTES)
+    expired = SeparationJob.objects.filter(ready_frames__gt=0, chunks_removed_at__isnull=True).filter(
+        Q(status=SeparationJob.Status.SUCCEEDED, finished_at__lt=grace)
+        | Q(status__in=[SeparationJob.Status.FAILED, SeparationJob.Status.CANCELLED])
+    )
+    removed = 0
+    for job in expired:
+        # Marked first, with the state it was found in: a job retried meanwhile (a new run
+        # writing chunks) is left alone.
+        if SeparationJob.objects.filter(pk=job.pk, status=job.status, chunks_removed_at__isnull=True).update(
+            chunks_removed_at=now
+        ):
+            delete_tree(job.all_chunks_folder)
+            removed += 1
+    if removed:
+        logger.info("Removed the progressive chunks of %d finished job(s)", removed)
+    return removed
 
 
 def _is_local():

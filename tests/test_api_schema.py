@@ -33,6 +33,8 @@ def test_the_schema_is_valid_and_covers_every_endpoint(client, alice):
         "/api/tracks/{id}/lyrics/",
         "/api/jobs/{id}/cancel/",
         "/api/jobs/{id}/retry/",
+        "/api/jobs/{id}/chunks/",
+        "/api/jobs/{id}/chunks/{name}/{index}/",
         "/api/stems/{id}/audio/",
     ):
         assert expected in documented

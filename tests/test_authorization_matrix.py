@@ -66,7 +66,7 @@ SHARE_FORK = "share-fork"
 OBJECT_ROUTES = {
     "track": {"track-detail", "track-audio", "track-cover", "track-lyrics", "track-separations", "track-stems-zip"}
     | {"track", "karaoke", "track-delete"},
-    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks"},
+    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk"},
     "stem": {"stem-detail", "stem-audio", "stem-peaks"},
     "remix": {"remix-detail", "remix-forks", "remix-mixdown", "remix-mixdowns", "remix-render", "remix-fork-revoke"}
     | {"remix"},
@@ -185,7 +185,7 @@ def world(db, tmp_path):
     stem = job.stems.get(name="vocals")
     schedule = Schedule.objects.create(func="math.floor", args="1")
     # uidb64: a password-reset link's user part (its token is the share token here: an invalid one).
-    ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "format": "json", "uidb64": "MQ"}
+    ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "index": 0, "format": "json", "uidb64": "MQ"}
     subjects = [
         Subject("alice", alice, {**ids, "track": track.pk, "remix": alices.pk, "fork": carols.pk, "token": alice_link}),
         Subject("carol's fork", carol, {**ids, "remix": carols.pk, "fork": daves.pk, "token": carol_link}),

@@ -63,7 +63,14 @@ def test_it_matches_drfs_field_by_field_output(alice, jobs):
         by_hand = serializer.to_representation(seen)
         by_fields = serializers.ModelSerializer.to_representation(serializer, seen)
         if seen.status_as_seen != seen.status:
-            by_fields.update(status=seen.status_as_seen, error="Cancelled.", stems=[], mixture_peaks_url=None)
+            by_fields.update(
+                status=seen.status_as_seen,
+                error="Cancelled.",
+                stems=[],
+                mixture_peaks_url=None,
+                ready_seconds=0.0,
+                chunks_url=None,
+            )
         assert list(by_hand) == list(by_fields)
         assert rendered(by_hand) == rendered(by_fields)
 

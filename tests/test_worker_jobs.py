@@ -141,6 +141,12 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes(worker_cluster
     assert done.worker != running.worker
     assert done.stems.count() == 2
     stored = [f for f in files_under(isolated_media.MEDIA_ROOT) if f.startswith("stems/")]
+    final = [f for f in stored if "/chunks/" not in f]
     # Exactly the finished job's files: 2 stems x (flac, mp3, peaks) + mixture peaks.
-    assert len(stored) == 7, stored
+    assert len(final) == 7, stored
+    # Progressive chunks of the run that finished only: the killed run's went when it was requeued.
+    assert any("/chunks/" in f for f in stored)
+    assert {f for f in stored if "/chunks/" in f} == {
+        f for f in stored if f.startswith(f"{done.chunks_folder}/") and f.endswith((".wav", ".json"))
+    }
     assert not list(isolated_media.FILE_UPLOAD_TEMP_DIR.glob("job-*"))

@@ -44,6 +44,10 @@ class Engine(ABC):
         fractions passed to ``on_progress``, which reaches 1.0 at the end.
         """
 
+    def warm_up(self) -> None:
+        """Do once, ahead of the first job, whatever makes an engine's first run slower than the next."""
+        return None  # nothing, for an engine that has no such cost
+
     def separate(self, audio: np.ndarray, on_progress: ProgressCallback | None = None) -> dict[str, np.ndarray]:
         audio = check_audio(audio)
         pieces = {name: [] for name in self.stem_names}

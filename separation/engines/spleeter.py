@@ -143,6 +143,18 @@ class SpleeterEngine(Engine):
         if on_progress:
             on_progress(1.0)
 
+    def warm_up(self):
+        """Run the U-Net once on a segment of silence.
+
+        TensorFlow's first ``Session.run`` prunes and optimises the graph and oneDNN picks
+        its kernels: that first segment takes several times longer than the next ones. Paid
+        when the worker starts, it no longer delays the first chunk of the first job.
+        """
+        started = time.monotonic()
+        span = (self._segment_frames - 1) * self._frame_step + self._frame_length
+        self._run_model(np.zeros((span, CHANNELS), np.float32))
+        logger.info("Warmed up Spleeter %s in %.1f s", self.model, time.monotonic() - started)
+
     def _run_model(self, segment):
         """Spleeter's graph on one segment's samples: the masked STFT of every stem."""
         try:
