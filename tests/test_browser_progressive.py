@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from library.ingest import ingest
+from separation.audio import PEAK_BIN_SAMPLES
 from separation.chunks import CHUNK_FRAMES
 from separation.models import SeparationJob
 from tests.browser import PHONE, browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
@@ -23,6 +24,24 @@ from tests.workers import wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 SEAM = CHUNK_FRAMES / 44100  # seconds: where chunk 0 ends and chunk 1 begins
+SONG_PEAKS = -(-240 * 44100 // PEAK_BIN_SAMPLES)  # the finished stems' peak count (one per 60 ms)
+CHUNK_PEAKS = CHUNK_FRAMES // PEAK_BIN_SAMPLES
+
+# How much of a stem waveform canvas is inked, left and right of a cut: at `split` (a fraction
+# of its width), or when `split` is null just past where its drawn peaks reach in the whole song.
+WAVE_INK = """([id, split, songPeaks]) => {
+  const canvas = document.getElementById(id);
+  const { width, height } = canvas;
+  const pixels = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+  const peaks = Number(canvas.dataset.peaks);
+  const cut = split === null ? Math.ceil((peaks / songPeaks) * width) + 6 : Math.round(split * width);
+  let left = 0, right = 0;
+  for (let i = 3; i < pixels.length; i += 4) {
+    if (!pixels[i]) continue;
+    if ((i >> 2) % width < cut) left += 1; else right += 1;
+  }
+  return { peaks, left: left / (cut * height), right: right / ((width - cut) * height) };
+}"""
 
 # Every AudioBufferSourceNode.start(), with its buffer's length and the wall clock of the first.
 RECORD_STARTS = """
@@ -65,6 +84,20 @@ def test_sing_now_plays_chunks_gaplessly_then_the_finished_stems(page, live_serv
     # Seek to just before the seam between the second and third chunks once they are in, and play across it.
     seam = 2 * SEAM
     page.wait_for_function(f"() => window.stemroom.player.readyEnd > {seam + 2}", timeout=60_000)
+
+    # The stem waveforms grow from the chunks' peaks while the job runs.
+    waves = page.locator("#stem-waves")
+    expect(waves).to_be_visible()
+    expect(waves).to_have_attribute("data-state", "growing")
+    drawn = [int(page.get_attribute(f"#wave-{name}", "data-peaks")) for name in ("accompaniment", "vocals")]
+    assert job_of(track).status == "running", "the waveforms must be growing before the job ends"
+    assert all(3 * CHUNK_PEAKS <= n < SONG_PEAKS for n in drawn), drawn
+    # Drawn where the song has been separated (its first tenth), and nothing past what is separated.
+    ink = page.evaluate(WAVE_INK, ["wave-accompaniment", None, SONG_PEAKS])
+    assert ink["peaks"] < SONG_PEAKS and ink["right"] == 0, f"the part not separated yet stays empty: {ink}"
+    first_tenth = page.evaluate(WAVE_INK, ["wave-accompaniment", 0.1, SONG_PEAKS])
+    assert first_tenth["left"] > 0.05, first_tenth
+    screenshot(page, "karaoke-progressive-waveforms")
     before_seek = page.evaluate("window.starts.length")
     page.evaluate(f"window.stemroom.player.seek({seam - 1})")
     page.wait_for_function(f"() => window.stemroom.currentTime() > {seam + 0.5}", timeout=10_000)
@@ -102,6 +135,11 @@ def test_sing_now_plays_chunks_gaplessly_then_the_finished_stems(page, live_serv
     assert len(state["sources"]) == 2 and min(state["sources"]) >= 239 * 44100
     page.wait_for_function(f"() => window.stemroom.currentTime() > {state['position'] + 0.3}")
     expect(page.locator("#separating")).to_be_hidden()
+    # The finished stems' peaks replaced the chunks': the whole song is drawn.
+    expect(waves).to_have_attribute("data-state", "final")
+    for name in ("accompaniment", "vocals"):
+        expect(page.locator(f"#wave-{name}")).to_have_attribute("data-peaks", str(SONG_PEAKS))
+    assert page.evaluate(WAVE_INK, ["wave-accompaniment", 0.5, SONG_PEAKS])["right"] > 0.05, "the whole song is drawn"
 
     # It ends on the finished stems: play the last seconds.
     page.evaluate("window.stemroom.player.seek(window.stemroom.player.duration - 1)")
@@ -127,6 +165,20 @@ def test_a_worker_killed_during_progressive_playback_is_reported(page, live_serv
     page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.3", timeout=120_000)
     job = job_of(track)
     assert job.status == "running"
+
+    # Sing now is offered from the first chunk on: the library and the track page link to karaoke mid-job.
+    other = page.context.new_page()
+    other.goto("/library/")
+    card = other.locator(f'.track[data-track="{track.pk}"]')
+    expect(card.get_by_role("link", name="♪ Karaoke")).to_be_visible(timeout=10_000)
+    expect(card.locator(".badge.running")).to_be_visible()
+    other.goto(f"/tracks/{track.pk}/")
+    expect(other.locator("#karaoke-link")).to_be_visible(timeout=10_000)
+    expect(other.locator("#job-progress")).to_be_visible()
+    screenshot(other, "track-karaoke-link-mid-job")
+    other.close()
+    # Still running once both offered it: they did so because chunks exist, not because the job ended.
+    assert job_of(track).status == "running"
     # SIGKILL the whole cluster: the worker dies mid-job, as on a crash; no worker is left.
     os.killpg(worker_cluster.process.pid, signal.SIGKILL)
     # The stale-job sweep (every few seconds in the cluster's schedule; here run by hand) queues it again.

@@ -13,6 +13,7 @@ import { LyricsView } from "./lyrics.js";
 import { bindKeys, bindTransport, loadStems, Player, watchJob } from "./player.js";
 import { ChunkFeed, ChunkGone, ProgressivePlayer } from "./progressive.js";
 import { decodeStem, STEM_RATE } from "./stem-player.js";
+import { StemWaves } from "./stem-waves.js";
 import { fullscreenToggle, modeButtons, Visualizer, visualizerKey } from "./visualizer.js";
 
 const OFFSET_SAVE_DELAY_MS = 600;
@@ -34,6 +35,17 @@ function main() {
   const context = new AudioContext({ sampleRate: STEM_RATE });
   const player = new Player();
   const viz = new Visualizer($("viz"), { background: "#0b0d13" });
+  // Each stem's waveform: growing from the chunks' peaks while it separates, then the final peaks.
+  const waves = new StemWaves(
+    $("stem-waves"),
+    Object.fromEntries(WANTED.map((name) => [name, $(`wave-${name}`)])),
+    {
+      duration: Number(root.dataset.duration) || 0,
+      labels: { accompaniment: "Accompaniment", vocals: "Vocals" },
+      colors: { accompaniment: "#7c5cff", vocals: "#22c3a6" },
+      onSeek: (t) => player.seek(t),
+    },
+  );
   $("viz-tools").prepend(...modeButtons(viz));
 
   const guide = $("vocal-guide");
@@ -106,6 +118,7 @@ function main() {
   player.addEventListener("error", ({ detail }) => showError(detail.message));
   player.addEventListener("tick", ({ detail }) => {
     showLyricsAt(detail.time);
+    waves.setTime(detail.time);
     if (tapping && tapping.times.length && tapping.times[tapping.times.length - 1] > detail.time) {
       // Taps after a jump back would be out of order: forget those past the new position.
       while (tapping.times.length && tapping.times[tapping.times.length - 1] > detail.time) tapping.times.pop();
@@ -143,7 +156,10 @@ function main() {
       const jobs = (await api(root.dataset.separations)).filter((j) => j.model === "2stems");
       const job = jobs.find((j) => j.status === "succeeded") || jobs.find((j) => JOB_ACTIVE.has(j.status));
       if (!job) throw new Error("This song's stems are not ready. Split it on the track page first.");
-      if (job.status === "succeeded") start(await loadFinished(job));
+      if (job.status === "succeeded") {
+        start(await loadFinished(job));
+        showFinalWaves(job);
+      }
       else follow(job);
     } catch (err) {
       showStatus(el("p", { class: "error" }, err.message), el("button", { type: "button", onclick: load }, "Try again"));
@@ -165,6 +181,10 @@ function main() {
     );
   }
 
+  function showFinalWaves(job) {
+    waves.useFinal(wantedStems(job)).catch((err) => showError(err.message));
+  }
+
   // ---- Sing now: playing while the worker separates -----------------------
 
   const separating = $("separating");
@@ -179,7 +199,7 @@ function main() {
   // Plays `job`'s chunks as they come; `autoplay` when a press of Split started it.
   function follow(job, { autoplay = false } = {}) {
     const engine = new ProgressivePlayer(context, { names: WANTED, duration: Number(root.dataset.duration) || 0 });
-    const feed = new ChunkFeed(context, engine, { names: WANTED });
+    const feed = new ChunkFeed(context, engine, { names: WANTED, onPeaks: (manifest) => waves.fromManifest(manifest) });
     let ranBefore = false; // seen running: queued again means its worker died
     let attempts = job.attempts;
     let problem = ""; // what went wrong, said in the player until it is over
@@ -245,6 +265,7 @@ function main() {
           stems.map((stem) => decodeStem(context, stem.name, heard ? stem.flac_url : stem.audio_url)),
         );
         engine.useFinal(Object.fromEntries(stems.map((stem, i) => [stem.name, buffers[i]])));
+        showFinalWaves(done);
         problem = "";
         describe();
         player.dispatchEvent(new CustomEvent("duration"));

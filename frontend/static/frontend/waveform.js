@@ -1,14 +1,20 @@
 // A waveform overview drawn from precomputed peaks (a JSON array of 0-1 values
 // over the whole song), with the played part coloured. Click or use the arrow
 // keys on it to seek; it behaves as a slider for screen readers.
+//
+// While a song is being split the peaks arrive chunk by chunk: `span` (how many
+// peaks the whole song will have) keeps each column at its place in the song,
+// so the drawing grows to the right as setPeaks() brings more. The canvas's
+// data-peaks says how many peaks are drawn (tests and the curious read it).
 
 import { clamp, formatTime } from "./common.js";
 
 export class Waveform {
-  constructor(canvas, peaks, { duration, label, onSeek, color = "#7c5cff" }) {
+  constructor(canvas, peaks, { duration, label, onSeek, color = "#7c5cff", span = 0 }) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.peaks = peaks;
+    this.span = span;
     this.duration = duration;
     this.onSeek = onSeek;
     this.color = color;
@@ -46,6 +52,13 @@ export class Waveform {
     if (x !== this.drawnAt) this.draw();
   }
 
+  // New peaks (more of a growing song, or the finished stem's): one redraw.
+  setPeaks(peaks, { span = 0 } = {}) {
+    this.peaks = peaks;
+    this.span = span;
+    this.draw();
+  }
+
   setActive(active) {
     this.active = active;
     this.draw();
@@ -68,11 +81,13 @@ export class Waveform {
     const columns = Math.floor(width / (bar + gap));
     const playedX = this.fraction * width;
     const peaks = this.peaks;
+    const total = Math.max(this.span, peaks.length); // peaks in the whole song
     const middle = height / 2;
     for (let c = 0; c < columns; c += 1) {
       // Each column shows the loudest peak in its slice of the song.
-      const from = Math.floor((c / columns) * peaks.length);
-      const to = Math.max(from + 1, Math.floor(((c + 1) / columns) * peaks.length));
+      const from = Math.floor((c / columns) * total);
+      if (from >= peaks.length) break; // not separated yet: left empty
+      const to = Math.max(from + 1, Math.floor(((c + 1) / columns) * total));
       let max = 0;
       for (let i = from; i < to && i < peaks.length; i += 1) max = Math.max(max, peaks[i]);
       const h = Math.max(gap, max * (height - 2));
@@ -83,6 +98,7 @@ export class Waveform {
     ctx.fillStyle = "#e8eaf0";
     ctx.fillRect(Math.min(width - gap, playedX), 0, gap, height);
     this.drawnAt = Math.round(playedX);
+    this.canvas.dataset.peaks = String(peaks.length);
   }
 }
 
