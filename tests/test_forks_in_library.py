@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from library.models import Lyrics, Remix, Track
-from tests.test_forks import REMOVED, body, forks  # noqa: F401 (fixture)
+from tests.test_forks import REMOVED, body, forks_fixture  # noqa: F401 (the fixture "forks")
 
 LRC = "[00:00.50]Hello from alice\n[00:01.50]Second line\n"
 
