@@ -10,4 +10,5 @@ urlpatterns = [
     path("tracks/<uuid:pk>/delete/", views.track_delete, name="track-delete"),
     path("remixes/", views.remix_list, name="remixes"),
     path("remixes/<uuid:pk>/", views.remix_page, name="remix"),
+    path("remixes/<uuid:pk>/karaoke/", views.remix_karaoke, name="remix-karaoke"),
 ]

@@ -76,11 +76,32 @@ def library(request):
         tracks = tracks.filter(Q(title__icontains=query) | Q(artist__icontains=query))
     tracks = tracks.order_by(SORTS.get(sort, "-created"))
     page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": query, "sort": sort, "sorts": SORTS, "throttled": throttled}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "sort": sort,
+        "sorts": SORTS,
+        "throttled": throttled,
+        "forks": library_forks(request.user, query) if page.number == 1 else [],
+    }
     response = render(request, "frontend/library.html", context, status=status)
     if wait is not None:
         response["Retry-After"] = str(wait)
     return response
+
+
+def library_forks(user, query=""):
+    """The shared remixes this user added to their library, as songs: each with the original's
+    cover (read through the fork, nothing copied), or, cut off, the reason it stopped playing."""
+    forks = Remix.objects.owned_by(user).forks().select_related("forked_from__owner", "forked_from__track")
+    if query:
+        forks = forks.filter(Q(title__icontains=query) | Q(artist__icontains=query) | Q(name__icontains=query))
+    forks = list(forks.order_by("-created"))
+    for fork in forks:
+        track = fork.song_track()
+        fork.has_cover = bool(track and track.cover)
+    return forks
 
 
 def finished_stems(track):
@@ -114,6 +135,29 @@ def karaoke(request, pk):
     context = {
         "track": track,
         "playable": status == SeparationJob.Status.SUCCEEDED or status in SeparationJob.UNFINISHED,
+        "duration": track.duration,
+        "back_url": reverse("track", args=[track.pk]),
+        "separations_url": reverse("track-separations", args=[track.pk]),
+        "lyrics_url": reverse("track-lyrics", args=[track.pk]),
+    }
+    return render(request, "frontend/karaoke.html", context)
+
+
+@login_required
+def remix_karaoke(request, pk):
+    """Karaoke over a fork's stems, with the original owner's lyrics, read-only (they edit them, not you)."""
+    remix = get_object_or_404(Remix.objects.owned_by(request.user).select_related("job"), pk=pk)
+    if remix.track_id:
+        return redirect("karaoke", pk=remix.track_id)
+    context = {
+        "track": remix,
+        "fork": remix,
+        # Forks are made from finished separations only; a cut-off one plays nothing.
+        "playable": remix.available,
+        "duration": remix.job.duration if remix.available else 0,
+        "back_url": reverse("remix", args=[remix.pk]),
+        "separations_url": reverse("remix-separations", args=[remix.pk]),
+        "lyrics_url": reverse("remix-lyrics", args=[remix.pk]),
     }
     return render(request, "frontend/karaoke.html", context)
 
@@ -162,4 +206,6 @@ def remix_page(request, pk):
         return render(request, "frontend/remix.html", {"remix": remix, "stems": []})
     # The remix API lists no stem URLs; the fork's owner may fetch its job's stems (api_jobs.jobs_visible_to).
     stems = StemSerializer(remix.job.stems.all(), many=True).data
-    return render(request, "frontend/remix.html", {"remix": remix, "stems": stems})
+    track = remix.song_track()
+    context = {"remix": remix, "stems": stems, "has_cover": bool(track and track.cover)}
+    return render(request, "frontend/remix.html", context)

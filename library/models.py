@@ -186,6 +186,10 @@ class RemixQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
+    def forks(self):
+        """Remixes added from someone's share link: they have no track of their own."""
+        return self.filter(track__isnull=True)
+
     def cut_off(self, reason):
         """End these remixes' access to their stems, and that of every fork made from them, at any depth.
 
@@ -270,6 +274,24 @@ class Remix(models.Model):
     @property
     def unavailable_reason(self):
         return self.CutOff(self.cut_off_reason).label if self.cut_off_reason else ""
+
+    # Forks of forks are rare and short; a bound keeps a corrupt cycle from looping for ever.
+    MAX_FORK_DEPTH = 50
+
+    def song_track(self):
+        """The track whose cover and lyrics this remix shows: its own, or for a fork the original's.
+
+        A fork reads the original owner's cover and lyrics (never a copy, and never writable);
+        a cut-off fork has none -- the original is out of its reach like the stems.
+        """
+        if not self.available:
+            return None
+        remix = self
+        for _ in range(self.MAX_FORK_DEPTH):
+            if remix is None or remix.track_id is not None:
+                break
+            remix = remix.forked_from
+        return remix.track if remix is not None and remix.track_id is not None else None
 
     def revoke_fork(self):
         """The source's owner takes this fork's (and its own forks') stems away."""

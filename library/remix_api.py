@@ -11,8 +11,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from platform.api_errors import APIError
+from separation.serializers import JobSerializer
 
-from .models import Mixdown, Remix, ShareLink
+from .lyrics_api import LyricsSerializer
+from .models import Lyrics, Mixdown, Remix, ShareLink
 from .remix_serializers import ForkSerializer, MixdownSerializer, RemixSerializer, ShareLinkSerializer
 from .sharing import live_share
 from .streaming import ranged_file_response
@@ -22,9 +24,30 @@ BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file; HTTP Range 
 RENDITIONS = {"mp3": "audio/mpeg", "flac": "audio/flac"}
 
 
-@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("track", str, description="Only this track's")]))
+KINDS = {"fork": True, "own": False}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("track", str, description="Only this track's"),
+            OpenApiParameter(
+                "kind",
+                str,
+                enum=sorted(KINDS),
+                description="fork: songs added to your library from share links; own: remixes of your tracks",
+            ),
+        ]
+    )
+)
 class RemixViewSet(viewsets.ModelViewSet):
-    """Your saved remixes: per-stem gain, mute, solo and pan over a separation's stems."""
+    """Your saved remixes: per-stem gain, mute, solo and pan over a separation's stems.
+
+    A fork (a shared remix added to your library, ``"track": null``) is a song of your
+    library too: ``cover_url`` and ``lyrics_url`` read the original owner's cover and
+    lyrics (read-only, nothing copied), ``karaoke_url`` opens the karaoke player over its
+    stems, and ``GET /api/tracks/`` stays the songs you uploaded. ``?kind=fork`` lists them.
+    """
 
     serializer_class = RemixSerializer
     search_fields = ["name", "title", "artist"]
@@ -38,6 +61,15 @@ class RemixViewSet(viewsets.ModelViewSet):
         track = self.request.query_params.get("track")
         if track:
             remixes = remixes.filter(track_id=track) if _is_uuid(track) else remixes.none()
+        kind = self.request.query_params.get("kind") if self.action == "list" else None
+        if kind is not None:
+            if kind not in KINDS:
+                raise APIError(
+                    f"Unknown kind {kind!r}; use one of: {', '.join(sorted(KINDS))}.", code="invalid_kind", status=400
+                )
+            remixes = remixes.filter(track__isnull=KINDS[kind])
+        # The song's cover and lyrics come from the track, or for a fork the original's (Remix.song_track).
+        remixes = remixes.select_related("track", "forked_from__track")
         return remixes.prefetch_related("share_links", "job__stems")
 
     def perform_create(self, serializer):
@@ -78,6 +110,39 @@ class RemixViewSet(viewsets.ModelViewSet):
     def mixdown(self, request, pk=None):
         remix = self.get_object()
         return mixdown_response(request, remix, request.query_params.get("id"))
+
+    def _song_track(self):
+        remix = self.get_object()
+        track = remix.song_track()
+        if track is None:
+            raise Http404(remix.unavailable_reason or "This remix's song is gone.")
+        return remix, track
+
+    @extend_schema(responses={(200, "image/jpeg"): BINARY})
+    @action(detail=True, methods=["get"])
+    def cover(self, request, pk=None):
+        """The song's cover picture: for a fork, the original owner's (read-only)."""
+        _, track = self._song_track()
+        if not track.cover:
+            raise Http404("This song has no cover picture.")
+        return ranged_file_response(request, track.cover, content_type="image/jpeg")
+
+    @extend_schema(responses=LyricsSerializer)
+    @action(detail=True, methods=["get"])
+    def lyrics(self, request, pk=None):
+        """The song's synced lyrics, read-only: for a fork, the original owner's (they edit them, not you)."""
+        _, track = self._song_track()
+        lyrics = Lyrics.objects.filter(track=track).first()
+        if lyrics is None:
+            raise Http404("This song has no lyrics yet.")
+        return Response(LyricsSerializer(lyrics).data)
+
+    @extend_schema(responses=JobSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def separations(self, request, pk=None):
+        """The separation this remix mixes, as a list like a track's (what the karaoke player reads)."""
+        remix, _ = self._song_track()
+        return Response(JobSerializer([remix.job], many=True).data)
 
     @extend_schema(responses=ForkSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -65,6 +65,12 @@ class RemixSerializer(serializers.ModelSerializer):
     share_links = serializers.SerializerMethodField()
     available = serializers.BooleanField(read_only=True, help_text="False once this fork was cut off its stems.")
     unavailable_reason = serializers.CharField(read_only=True, help_text="Why it was cut off; empty if available.")
+    cover_url = serializers.SerializerMethodField(
+        help_text="The song's cover: a fork shows the original owner's. Null without one, or once cut off."
+    )
+    lyrics_url = serializers.SerializerMethodField(
+        help_text="The song's synced lyrics, read-only (a fork reads the original owner's). Null once cut off."
+    )
 
     class Meta:
         model = Remix
@@ -81,6 +87,8 @@ class RemixSerializer(serializers.ModelSerializer):
             "forked_from",
             "available",
             "unavailable_reason",
+            "cover_url",
+            "lyrics_url",
             "share_links",
             "created",
             "updated",
@@ -99,6 +107,13 @@ class RemixSerializer(serializers.ModelSerializer):
         if request is not None and request.user.is_authenticated:
             fields["track"].queryset = Track.objects.owned_by(request.user)
         return fields
+
+    def get_cover_url(self, remix) -> str | None:
+        track = remix.song_track()
+        return reverse("remix-cover", args=[remix.pk]) if track and track.cover else None
+
+    def get_lyrics_url(self, remix) -> str | None:
+        return reverse("remix-lyrics", args=[remix.pk]) if remix.song_track() else None
 
     def get_stem_names(self, remix) -> list[str]:
         return list(remix.job.stem_names) if remix.job else []

@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--autoplay-policy=no-user-gesture-required",
 ]
-EXPECTED_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (400|404)")
+EXPECTED_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (400|404|415)")
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 375, "height": 812}
 
@@ -89,7 +89,7 @@ def page_fixture(browser, live_server, request):
 
 
 def console_error(message):
-    """A console error, except the browser's note on an answer the page expects (no lyrics yet: 404; bad LRC: 400)."""
+    """A console error, except the browser's note on an answer the page expects (no lyrics yet: 404; bad LRC: 400; a queued file that is not audio: 415)."""
     if message.type != "error":
         return False
     return not EXPECTED_FAILED_LOAD.search(message.text)

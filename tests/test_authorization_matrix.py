@@ -62,6 +62,8 @@ SHARE_ROUTES = {"share-page", "share-data", "share-stem-audio", "share-stem-peak
 # Signed-in token holders may fork; everything else needs the owner.
 SHARE_FORK = "share-fork"
 
+# A remix's song as its owner's library shows it (a fork reads the original's cover, lyrics and stems).
+SONG_THROUGH_REMIX = {"remix-cover", "remix-lyrics", "remix-separations"}
 # Object routes: which object of a subject fills ``pk``.
 OBJECT_ROUTES = {
     "track": {"track-detail", "track-audio", "track-cover", "track-lyrics", "track-separations", "track-stems-zip"}
@@ -69,7 +71,8 @@ OBJECT_ROUTES = {
     "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk"},
     "stem": {"stem-detail", "stem-audio", "stem-peaks"},
     "remix": {"remix-detail", "remix-forks", "remix-mixdown", "remix-mixdowns", "remix-render", "remix-fork-revoke"}
-    | {"remix"},
+    | SONG_THROUGH_REMIX
+    | {"remix", "remix-karaoke"},
     "token": {"share-detail", SHARE_FORK} | SHARE_ROUTES,
 }
 # Your own lists and forms: a stranger may get a 2xx, but only with nothing of anyone else's in it.
@@ -193,7 +196,7 @@ def world(db, tmp_path):
             "dave's cut-off fork",
             dave,
             {**ids, "remix": daves.pk, "fork": uuid.uuid4(), "token": dave_link},
-            gone=OBJECT_ROUTES["job"] | OBJECT_ROUTES["stem"] | SHARE_ROUTES | {SHARE_FORK},
+            gone=OBJECT_ROUTES["job"] | OBJECT_ROUTES["stem"] | SHARE_ROUTES | SONG_THROUGH_REMIX | {SHARE_FORK},
         ),
     ]
     for subject in subjects:

@@ -26,8 +26,9 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     page.wait_for_url("**/library/")
     expect(page.locator(".empty")).to_contain_text("Your library is empty")
 
-    # Upload through the library's file input: the page moves on to the new track.
+    # Upload through the library's queue: the song appears as a row on the library; open it.
     page.set_input_files("#upload-form input[type=file]", str(song / "mixture.wav"))
+    page.locator("#tracks .track-link").click()
     page.wait_for_url("**/tracks/*/")
     track_url = page.url
     expect(page.locator("h1")).to_have_text("mixture")

@@ -69,9 +69,11 @@ def test_dropping_a_song_on_the_library_uploads_it(page, live_server, alice, son
         }""",
         [song_wav.name, payload],
     )
-    page.wait_for_url("**/tracks/*/")
+    # The page stays on the library: the song appears as a row there.
+    expect(page.locator("#upload-queue .queue-item.done")).to_have_count(1)
     track = Track.objects.get(owner=alice)
-    assert page.url.endswith(f"/tracks/{track.pk}/")
+    expect(page.locator(f'.track[data-track="{track.pk}"] .title')).to_have_text(track.title)
+    assert page.url.endswith("/library/")
     assert track.original_name == song_wav.name
 
 

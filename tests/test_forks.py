@@ -37,8 +37,8 @@ def share_urls(token):
     return [f"/s/{token}/{tail}" for tail in ("stems/vocals/audio/", "stems/vocals/peaks/", "cover/", "mixdown/")]
 
 
-@pytest.fixture
-def forks(alice, tmp_path, django_capture_on_commit_callbacks):
+@pytest.fixture(name="forks")
+def forks_fixture(alice, tmp_path, django_capture_on_commit_callbacks):
     """alice shares a remix; carol forks it, renders and shares her fork; dave forks carol's fork."""
     alice_api = APIClient()
     alice_api.force_login(alice)

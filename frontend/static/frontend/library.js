@@ -2,7 +2,7 @@
 // queued or running (polling the API; the page never reloads), with a one-click
 // "Split" for songs that have no stems yet and a karaoke link once they do.
 
-import { api, el, JOB_ACTIVE } from "./common.js";
+import { api, el, formatTime, JOB_ACTIVE } from "./common.js";
 
 const POLL_MS = 1500;
 const cards = [...document.querySelectorAll("#tracks .track[data-track]")];
@@ -92,6 +92,49 @@ async function poll() {
       }
     }),
   );
+  schedule();
+}
+
+function formatSize(bytes) {
+  return bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`;
+}
+
+// A card for a track the upload queue just added (the API's track), the same as the
+// server draws; a duplicate upload moves the existing card to the top instead of adding one.
+export function addTrack(track) {
+  const list = document.getElementById("tracks");
+  let card = cards.find((c) => c.dataset.track === track.id);
+  if (!card) {
+    card = el(
+      "li",
+      { class: "track", "data-track": track.id },
+      el(
+        "a",
+        { class: "track-link", href: `/tracks/${track.id}/` },
+        track.cover_url
+          ? el("img", { class: "cover", src: track.cover_url, alt: "", loading: "lazy" })
+          : el("span", { class: "cover placeholder", "aria-hidden": "true" }, "♪"),
+        el("span", { class: "title" }, track.title),
+        el("span", { class: "artist" }, track.artist || "Unknown artist"),
+        el("span", { class: "meta" }, `${formatTime(track.duration)} · ${formatSize(track.size)}`),
+      ),
+      el("div", { class: "track-status", "aria-live": "polite" }),
+    );
+    cards.push(card);
+  }
+  list.prepend(card);
+  list.hidden = false;
+  document.getElementById("library-empty")?.remove();
+  update(card, track.separation);
+  schedule();
+  return card;
+}
+
+// The queue asked for stems: the card shows the job and follows it.
+export function trackSplitting(trackId, job) {
+  const card = cards.find((c) => c.dataset.track === trackId);
+  if (!card) return;
+  update(card, job);
   schedule();
 }
 
