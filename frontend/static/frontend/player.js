@@ -289,6 +289,7 @@ export function bindTransport(
 export function bindKeys(getPlayer, { before = () => false } = {}) {
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return; // a modal question owns the keyboard
     const target = event.target;
     const inside = (selector) => Boolean(target.closest && target.closest(selector));
     if (before(event)) {
