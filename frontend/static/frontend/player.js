@@ -70,6 +70,16 @@ export class Player extends EventTarget {
     this.changed();
   }
 
+  // Play something else from now on, made by `load` on the next play or seek
+  // (see the constructor); what played before stops.
+  setLoader(load) {
+    if (this.engine && this.playing) this.engine.pause();
+    this.engine = null;
+    this._load = load;
+    this._loading = null;
+    this.changed();
+  }
+
   get ready() {
     return Boolean(this.engine) && !this._loading;
   }
