@@ -71,6 +71,10 @@ def test_after_the_split_one_player_plays_the_original_or_the_mix(page, live_ser
     page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 1.0")
     assert page.evaluate("window.stemroom.player.gain('accompaniment').gain.value") == 0
     assert page.locator("audio#player").evaluate("(a) => a.paused")
+    # Reset puts every strip back, and the playing mix follows.
+    page.click("#mix-reset")
+    expect(page.locator("#mix-accompaniment-mute")).to_have_attribute("aria-pressed", "false")
+    page.wait_for_function("() => window.stemroom.player.gain('accompaniment').gain.value > 0.99")
     # Back to the original: the stems stop, the element plays on from about there.
     at = page.evaluate("window.stemroom.currentTime()")
     page.check("#source-original")
