@@ -125,6 +125,15 @@ class TrackViewSet(viewsets.ModelViewSet):
         stems = sorted(job.stems.all(), key=lambda stem: job.stem_names.index(stem.name))
         return downloads.stems_zip(stems, rendition, downloads.song_name(track.title, track.artist))
 
+    @extend_schema(responses={(200, "application/json"): BINARY})
+    @action(detail=True, methods=["get"], url_path="peaks", url_name="peaks")
+    def peaks(self, request, pk=None):
+        """The original's waveform, measured at upload: a JSON list of peaks (0..1), ~1000 a minute."""
+        track = self.get_object()
+        if not track.peaks:
+            raise Http404("This track's waveform was not measured (it was uploaded before waveforms were).")
+        return ranged_file_response(request, track.peaks, content_type="application/json")
+
     @extend_schema(responses={(200, "image/jpeg"): BINARY})
     @action(detail=True, methods=["get"], url_path="cover", url_name="cover")
     def cover(self, request, pk=None):

@@ -8,6 +8,7 @@ storage and create the row together: if either fails, neither stays.
 
 import hashlib
 import io
+import json
 import logging
 import os
 import re
@@ -89,7 +90,8 @@ def ingest(owner, uploaded, *, title="", artist="") -> Ingested:
             channels=info.channels,
             size=size,
         )
-        return _store(track, uploaded, cover, quota)
+        peaks = json.dumps(list(info.peaks)).encode() if info.peaks else None
+        return _store(track, uploaded, cover, quota, peaks)
 
 
 def _check_room(owner, size, quota):
@@ -114,7 +116,7 @@ def _lock_storage_of(owner):
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=owner.pk).values_list("pk"))
 
 
-def _store(track, uploaded, cover, quota):
+def _store(track, uploaded, cover, quota, peaks=None):
     stored = []
     try:
         with transaction.atomic():
@@ -127,6 +129,9 @@ def _store(track, uploaded, cover, quota):
             if cover:
                 track.cover.save("cover.jpg", ContentFile(cover), save=False)
                 stored.append(track.cover.name)
+            if peaks:
+                track.peaks.save("peaks.json", ContentFile(peaks), save=False)
+                stored.append(track.peaks.name)
             track.save(force_insert=True)
     except IntegrityError:
         _delete_stored(track, stored)

@@ -20,6 +20,11 @@ def original_path(track, filename):
     return f"tracks/{track.owner_id}/{track.id}{EXTENSIONS.get(track.codec, '.audio')}"
 
 
+def peaks_path(track, filename):
+    # Next to the original: the waveform of exactly that file.
+    return f"tracks/{track.owner_id}/{track.id}.peaks.json"
+
+
 def cover_path(track, filename):
     return f"covers/{track.owner_id}/{track.id}.jpg"
 
@@ -105,6 +110,9 @@ class Track(models.Model):
     channels = models.PositiveSmallIntegerField()
     size = models.PositiveBigIntegerField(help_text="Bytes of the original file.")
     cover = models.ImageField(upload_to=cover_path, max_length=300, blank=True)
+    # The original's waveform (JSON list of peaks, library.audio_probe), measured at upload;
+    # empty for tracks uploaded before it was.
+    peaks = models.FileField(upload_to=peaks_path, max_length=300, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

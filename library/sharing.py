@@ -2,7 +2,8 @@
 
 Every view here starts from the token and reaches only that remix's stems, its
 lyrics and its finished mixdown; never the owner's original upload, other
-tracks or other remixes. A revoked link answers 404 to everyone except the owner.
+tracks or other remixes. A revoked link answers 404 to everyone except the owner,
+but for its page: a 410 page saying "This link was revoked".
 A link whose remix was deleted (with its track, or with its owner's account) is
 remembered only as a digest of its token (``RemovedShareLink``): its page and data
 answer 410 "removed", its audio 404. The views answer GET and HEAD only (405 otherwise).
@@ -34,6 +35,7 @@ import re
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
 from separation.models import SeparationJob
@@ -111,7 +113,7 @@ def share_data(request, link):
     }
 
 
-def removed_data(link):
+def removed_data(link):  # the data.json of a cut-off fork's link
     # Nothing of the original -- its title, artist, owner or cover -- once its owner took it away.
     return {"available": False, "unavailable_reason": link.remix.unavailable_reason}
 
@@ -124,13 +126,33 @@ def _deleted(token):
     return TOKEN_FORMAT.fullmatch(token or "") and RemovedShareLink.was_removed(token)
 
 
+def _gone(request, heading, reason):
+    # A branded page saying why the link plays nothing: someone sent it to this visitor.
+    context = {"heading": heading, "data": {"available": False, "unavailable_reason": reason}}
+    response = render(request, "frontend/share_removed.html", context, status=410)
+    # A 410 is cacheable by default, but its reason can change (revoked, then deleted).
+    add_never_cache_headers(response)
+    return response
+
+
+def _revoked_for(request, token):
+    """Whether ``token`` is a revoked link that ``request``'s user (not its owner) holds."""
+    if not TOKEN_FORMAT.fullmatch(token or ""):
+        return False
+    link = ShareLink.objects.filter(token=token, revoked_at__isnull=False).select_related("remix").first()
+    return link is not None and request.user != link.remix.owner
+
+
 @require_safe
 def share_page(request, token):
+    # The page (not the data or the media, which stay 404) tells a visitor why the link is dead.
     if _deleted(token):
-        return render(request, "frontend/share_removed.html", {"data": DELETED}, status=410)
+        return _gone(request, "This remix was removed", DELETED["unavailable_reason"])
+    if _revoked_for(request, token):
+        return _gone(request, "This link was revoked", "Its owner stopped sharing this remix.")
     link = share_link(request, token)
     if not link.remix.available:
-        return render(request, "frontend/share_removed.html", {"data": removed_data(link)}, status=410)
+        return _gone(request, "This remix is no longer available", link.remix.unavailable_reason)
     link = live_share(request, token)
     data = share_data(request, link)
     context = {

@@ -22,7 +22,7 @@ def delete_track_files(sender, instance, **kwargs):
         in_use = Remix.objects.filter(job__sha256=instance.sha256).values_list("job_id", flat=True)
         separation.forget_audio(instance.sha256, keep=list(in_use))
 
-    delete_files_on_commit([instance.original, instance.cover])
+    delete_files_on_commit([instance.original, instance.cover, instance.peaks])
 
 
 @receiver(post_delete, sender=Mixdown)

@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--autoplay-policy=no-user-gesture-required",
 ]
-EXPECTED_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (400|404|415)")
+EXPECTED_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (400|404|410|415)")
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 375, "height": 812}
 
@@ -45,6 +45,48 @@ LIT_PIXELS_JS = """(id) => {
   let lit = 0;
   for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 180) lit += 1;
   return lit / (data.length / 4);
+}"""
+
+# Pairs of visible controls (buttons, links, inputs, lyric lines, hints) whose boxes intersect.
+# Elements inside one another (a label's input) are not overlaps; fixed full-screen layers are skipped.
+OVERLAPS_JS = """() => {
+  const picks = [...document.querySelectorAll(
+    "main button, main a, main input, main select, main textarea, main .viz-hint, main .play-hint, main .lyrics .line, main canvas, main h1, main progress"
+  )].filter((el) => {
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.opacity !== "0" && !el.closest("[hidden]");
+  });
+  // Lyric lines and the hint sit on the visualizer canvas by design: compare them with everything but it.
+  const layered = (a, b) => a.tagName === "CANVAS" || b.tagName === "CANVAS";
+  const clip = (el) => {
+    // What the user sees of el: its box (a text overlay's: its text's) cut by every clipping ancestor.
+    let r = el.getBoundingClientRect();
+    if (el.matches(".viz-hint, .lyrics .line")) {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      r = range.getBoundingClientRect();
+    }
+    let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const s = getComputedStyle(p);
+      if (s.overflow !== "visible" || s.overflowY !== "visible") {
+        const q = p.getBoundingClientRect();
+        box = { l: Math.max(box.l, q.left), t: Math.max(box.t, q.top), r: Math.min(box.r, q.right), b: Math.min(box.b, q.bottom) };
+      }
+    }
+    return box;
+  };
+  const boxes = picks.map(clip);
+  const found = [];
+  for (let i = 0; i < picks.length; i += 1) {
+    for (let j = i + 1; j < picks.length; j += 1) {
+      const a = picks[i], b = picks[j], p = boxes[i], q = boxes[j];
+      if (a.contains(b) || b.contains(a) || layered(a, b)) continue;
+      const w = Math.min(p.r, q.r) - Math.max(p.l, q.l), h = Math.min(p.b, q.b) - Math.max(p.t, q.t);
+      if (w > 2 && h > 2) found.push(`${a.id || a.className || a.tagName} / ${b.id || b.className || b.tagName}`);
+    }
+  }
+  return found;
 }"""
 
 
@@ -89,7 +131,8 @@ def page_fixture(browser, live_server, request):
 
 
 def console_error(message):
-    """A console error, except the browser's note on an answer the page expects (no lyrics yet: 404; bad LRC: 400; a queued file that is not audio: 415)."""
+    """A console error, except the browser's note on an answer the page expects (no lyrics yet: 404; bad LRC: 400;
+    a dead share link's page: 410; a queued file that is not audio: 415)."""
     if message.type != "error":
         return False
     return not EXPECTED_FAILED_LOAD.search(message.text)

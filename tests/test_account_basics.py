@@ -214,6 +214,7 @@ def test_deleting_the_account_removes_everything_and_kills_its_share_links(
     alices_files = [
         Path(alices_world["track"].original.path),
         Path(alices_world["track"].cover.path),
+        Path(alices_world["track"].peaks.path),  # the waveform measured at upload
         *[Path(stem.lossless.path) for stem in alices_world["job"].stems.all()],
     ]
     assert all(path.exists() for path in alices_files)
@@ -243,7 +244,7 @@ def test_deleting_the_account_removes_everything_and_kills_its_share_links(
     assert client.get("/accounts/profile/").status_code == 302
     page = Client().get(f"/s/{link.token}/")
     assert page.status_code == 410
-    assert "This remix is no longer available" in page.content.decode()
+    assert "This remix was removed" in page.content.decode()
     assert alices_world["track"].title not in page.content.decode()
     data = Client().get(f"/s/{link.token}/data.json")
     assert data.status_code == 410 and data.json()["available"] is False

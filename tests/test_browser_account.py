@@ -140,7 +140,7 @@ def test_a_deleted_accounts_share_link_says_so(browser, live_server, shared):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     response = page.goto(f"/s/{link.token}/")
     assert response.status == 410
-    expect(page.locator("#share-removed")).to_contain_text("This remix is no longer available")
+    expect(page.locator("#share-removed")).to_contain_text("This remix was removed")
     expect(page.locator("#share-removed-reason")).to_have_text("Its owner removed this remix.")
     shoot_both(page, "share-removed")
     context.close()

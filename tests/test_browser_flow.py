@@ -37,28 +37,27 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     page.click("#separate")
     expect(page.locator("#job-progress, #job-status").first).to_be_visible()
     screenshot(page, "track-splitting")
-    page.locator('.stem[data-stem="vocals"]').wait_for(timeout=300_000)
-    expect(page.locator('.stem[data-stem="accompaniment"]')).to_be_visible()
+    # The page follows the job to its end: the mixer lists each stem once.
+    page.locator("#mix-strips .mix-strip").first.wait_for(timeout=300_000)
+    expect(page.locator("#mix-strips .mix-strip")).to_have_count(2)
     expect(page.locator("#job-status")).to_contain_text("real time")
-    # Waveforms of the mixture and of each stem, drawn from the peaks, each with its download.
-    expect(page.locator(".source-row canvas.wave")).to_have_count(3)
+    # The original's waveform, measured at upload, to seek on.
+    expect(page.locator("#wave")).to_have_attribute("role", "slider")
     expect(page.locator(".wave-loading")).to_have_count(0)
-    flac = page.locator('a[data-download="vocals"]').get_attribute("href")
+    page.reload()  # the downloads list is drawn by the server
+    flac = page.locator('.download-row[data-stem="vocals"] a', has_text="FLAC").get_attribute("href")
     assert page.request.get(flac).body()[:4] == b"fLaC"
 
-    # Play the vocals stem on the track page; clicking the accompaniment's waveform plays it from there.
-    page.check("#source-vocals")
+    # Solo the vocals: the one player switches to the stems; clicking the waveform seeks.
+    expect(page.locator("#mix-strips .mix-strip")).to_have_count(2)
+    page.click("#mix-vocals-solo")
+    expect(page.locator("#source-mix")).to_be_checked()
     page.click("#play")
-    page.wait_for_function("() => document.getElementById('player').currentTime > 0.3")
-    vocals_src = page.evaluate("document.getElementById('player').currentSrc")
-    assert "/api/stems/" in vocals_src
-    box = page.locator('.source-row[data-source="accompaniment"] canvas.wave').bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("() => document.getElementById('player').currentTime > 7")
-    expect(page.locator("#source-accompaniment")).to_be_checked()
-    accompaniment_src = page.evaluate("document.getElementById('player').currentSrc")
-    assert "/api/stems/" in accompaniment_src and accompaniment_src != vocals_src
-    page.wait_for_function("() => !document.getElementById('player').paused")
+    page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.3")
+    assert page.evaluate("window.stemroom.player.gain('accompaniment').gain.value") == 0
+    box = page.locator("#wave").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => window.stemroom.currentTime() > 6")
     page.wait_for_function(f"() => ({LIT_PIXELS_JS})('viz') > 0.005")
     screenshot(page, "track")
     page.click("#play")  # pause
@@ -119,6 +118,6 @@ def test_sign_up_upload_split_and_sing_along(page, live_server, worker_cluster, 
     screenshot(page, "karaoke-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.goto(track_url)
-    expect(page.locator(".source-row")).to_have_count(3)
+    expect(page.locator("#mix-strips .mix-strip")).to_have_count(2)
     screenshot(page, "track-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

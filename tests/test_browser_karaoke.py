@@ -221,6 +221,72 @@ def test_tap_to_sync_turns_plain_lyrics_into_saved_lrc(page, live_server, alice,
     screenshot(page, "karaoke-tapped")
 
 
+SAVED_LRC = "[00:00.10]Old first\n[00:00.90]Old second\n"
+
+
+def tap_two_lines(page):
+    """Tap "New first" and "New second" along the song: the second tap finishes and asks to save."""
+    page.fill("#tap-text", "New first\nNew second\n")
+    page.click("#tap-start")
+    page.wait_for_function("() => window.stemroom.playing()")
+    for target in (0.4, 0.8):
+        page.wait_for_function(f"() => window.stemroom.currentTime() >= {target}")
+        page.keyboard.press("Enter")
+
+
+def test_tapping_over_saved_lyrics_asks_first_and_keeps_them_on_no(page, live_server, alice, ready_track):
+    Lyrics.objects.create(track=ready_track, lrc=SAVED_LRC)
+    open_karaoke(page, live_server, alice, ready_track)
+    expect(page.locator("#lyrics .line")).to_have_count(2)
+    tap_two_lines(page)
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Replace the saved lyrics?")
+    expect(dialog).to_contain_text("2 lines")
+    # The safe answer has the focus; Escape is "no" too.
+    expect(page.locator("#confirm-no")).to_be_focused()
+    screenshot(page, "karaoke-tap-confirm", full_page=False)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#lyrics-saved")).to_contain_text("Not saved")
+    assert Lyrics.objects.get(track=ready_track).lrc == SAVED_LRC
+    # Nothing tapped is lost: it waits in the LRC box.
+    assert "]New second" in page.input_value("#lrc-text")
+
+
+def test_tapping_over_saved_lyrics_replaces_them_on_yes_and_undo_puts_them_back(page, live_server, alice, ready_track):
+    Lyrics.objects.create(track=ready_track, lrc=SAVED_LRC, offset_ms=250)
+    open_karaoke(page, live_server, alice, ready_track)
+    expect(page.locator("#lyrics .line")).to_have_count(2)
+    tap_two_lines(page)
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    page.keyboard.press("Shift+Tab")  # keyboard only: back to "Replace them"
+    expect(page.locator("#confirm-yes")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#lyrics-saved")).to_contain_text("Tapped lyrics saved: 2 lines.")
+    assert "New first" in Lyrics.objects.get(track=ready_track).lrc
+    expect(page.locator("#lyrics .line").first).to_have_text("New first")
+
+    page.click("#lyrics-undo")
+    expect(page.locator("#lyrics-saved")).to_have_text("Undone: the lyrics from before are back.")
+    restored = Lyrics.objects.get(track=ready_track)
+    assert (restored.lrc, restored.offset_ms) == (SAVED_LRC, 250)
+    expect(page.locator("#lyrics .line").first).to_have_text("Old first")
+    expect(page.locator("#lyrics-undo")).to_be_hidden()
+
+
+def test_undo_after_the_first_tapped_lyrics_removes_them(page, live_server, alice, ready_track):
+    open_karaoke(page, live_server, alice, ready_track)
+    tap_two_lines(page)
+    # No saved lyrics to lose: no question.
+    expect(page.locator("#lyrics-saved")).to_contain_text("Tapped lyrics saved")
+    expect(page.locator("#confirm-dialog")).to_be_hidden()
+    page.click("#lyrics-undo")
+    expect(page.locator("#lyrics-saved")).to_have_text("Undone: this song has no lyrics again.")
+    assert not Lyrics.objects.filter(track=ready_track).exists()
+    expect(page.locator("#lyrics-empty")).to_be_visible()
+
+
 def test_the_visualizer_is_sharp_on_hidpi_screens_and_fills_the_screen(browser, live_server, alice, ready_track):
     context = browser.new_context(viewport=DESKTOP, device_scale_factor=2, base_url=live_server.url)
     try:

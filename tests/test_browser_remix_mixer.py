@@ -66,6 +66,12 @@ def open_track(page, live_server, user, track, query=""):
     expect(page.locator("#mix-strips .mix-strip")).to_have_count(2)
 
 
+def play_the_mix(page):
+    """The track page's one player: pick the mix, then Play."""
+    page.check("#source-mix")
+    page.click("#play")
+
+
 def wait_for_param(page, stem, param, expected):
     node = "gain" if param == "gain" else "panner"
     page.wait_for_function(
@@ -76,7 +82,7 @@ def wait_for_param(page, stem, param, expected):
 def test_mixer_changes_glide_the_playing_strips_without_restarting_them(page, live_server, alice, ready_track):
     page.add_init_script(RECORD_AUDIO)
     open_track(page, live_server, alice, ready_track)
-    page.click("#mix-play")
+    play_the_mix(page)
     page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.3")
     assert len(page.evaluate("window.starts")) == 2
     page.evaluate(
@@ -154,8 +160,9 @@ def test_a_saved_remix_reopens_from_my_remixes_updates_and_deletes(page, live_se
     expect(page.locator(f'#remix-list li[data-remix="{remix.pk}"]')).to_have_attribute("aria-current", "true")
     expect(page.locator("#mixdown-status")).to_have_text("Not rendered yet.")
 
-    # Playing it sounds as saved.
-    page.click("#mix-play")
+    # Playing it sounds as saved: opening a remix points the one player at the mix.
+    expect(page.locator("#source-mix")).to_be_checked()
+    page.click("#play")
     page.wait_for_function("() => window.stemroom.playing()")
     wait_for_param(page, "vocals", "gain", 10 ** (-9 / 20))
     wait_for_param(page, "accompaniment", "gain", 0)

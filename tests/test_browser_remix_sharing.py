@@ -126,13 +126,14 @@ def test_a_shared_remix_plays_for_anyone_until_it_is_revoked(page, anonymous_pag
     visitor.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
     visitor.wait_for_function("() => window.stemroom.currentTime() > 7")
 
-    # The owner revokes the link: from then on it is not found.
+    # The owner revokes the link: from then on the page says so, and its audio is not found.
     page.once("dialog", lambda dialog: dialog.accept())
     link.get_by_role("button", name="Revoke").click()
     expect(page.locator("#share-links li")).to_have_count(0)
     expect(page.locator("#share-status")).to_have_text("Link revoked.")
     assert ShareLink.objects.get(token=token).revoked_at is not None
-    assert visitor.goto(url).status == 404
+    assert visitor.goto(url).status == 410
+    expect(visitor.locator("#share-removed h1")).to_have_text("This link was revoked")
     assert visitor.request.get(f"/s/{token}/stems/vocals/audio/").status == 404
 
 

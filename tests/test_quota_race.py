@@ -61,5 +61,6 @@ def test_eight_parallel_uploads_never_store_more_than_the_quota(eight_songs, set
     assert Track.objects.storage_used_by(alice) <= QUOTA
     assert Track.objects.filter(owner=alice).count() == 3
     # The refused uploads left nothing behind.
-    assert len(files_under(settings.MEDIA_ROOT / "tracks")) == 3
+    # Three originals, each with its waveform.
+    assert len(files_under(settings.MEDIA_ROOT / "tracks")) == 6
     assert files_under(settings.FILE_UPLOAD_TEMP_DIR) == []

@@ -91,7 +91,8 @@ def test_delete_removes_the_row_and_its_files(
     assert response.status_code == 204
     assert not Track.objects.filter(pk=track.pk).exists()
     assert original not in files_under(isolated_media.MEDIA_ROOT)
-    assert len(files_under(isolated_media.MEDIA_ROOT)) == 2
+    # The other two tracks' originals and waveforms (tracks/<owner>/<id>.peaks.json).
+    assert len(files_under(isolated_media.MEDIA_ROOT)) == 4
 
 
 def test_anonymous_clients_get_401(client, alices_tracks):

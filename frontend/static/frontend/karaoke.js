@@ -9,6 +9,7 @@
 // yet gets a Split button that starts the job and plays as soon as it can.
 
 import { api, clamp, el, formatTime, JOB_ACTIVE } from "./common.js";
+import { askToConfirm } from "./confirm-dialog.js";
 import { LyricsView } from "./lyrics.js";
 import { bindKeys, bindTransport, loadStems, Player, watchJob } from "./player.js";
 import { ChunkFeed, ChunkGone, ProgressivePlayer } from "./progressive.js";
@@ -53,12 +54,14 @@ function main() {
   const lyricsList = $("lyrics");
   const lyricsError = $("lyrics-error");
   const lyricsSaved = $("lyrics-saved");
+  const undoButton = $("lyrics-undo");
   const lrcText = $("lrc-text");
   const offsetInput = $("offset");
   const lyricsUrl = root.dataset.lyrics;
 
   let lyrics = new LyricsView(lyricsList, lyricsBox, { lines: [] });
   let hasLyrics = false;
+  let savedLyrics = null; // the lyrics as last loaded or saved: what Undo puts back
   let offsetMs = 0;
   let lastGuide = DEFAULT_GUIDE;
   let tapping = null; // {lines: [...], times: [...]} while the tap-to-sync editor runs
@@ -311,6 +314,7 @@ function main() {
 
   function showLyrics(data) {
     hasLyrics = Boolean(data);
+    savedLyrics = data || null;
     offsetMs = data ? data.offset_ms : offsetMs;
     offsetInput.value = String(offsetMs);
     if (data && document.activeElement !== lrcText) lrcText.value = data.lrc;
@@ -335,7 +339,37 @@ function main() {
     lyricsError.textContent = error;
     lyricsError.hidden = !error;
     lyricsSaved.textContent = saved;
+    undoButton.hidden = true;
   }
+
+  // Undo the last save: put the lyrics from before it back (or delete them if there were none).
+  let undoTo = null;
+  function offerUndo(previous) {
+    undoTo = previous;
+    undoButton.hidden = false;
+  }
+  undoButton.addEventListener("click", async () => {
+    const previous = undoTo;
+    undoButton.disabled = true;
+    try {
+      if (previous) {
+        const body = { lrc: previous.lrc, offset_ms: previous.offset_ms };
+        const restored = await api(lyricsUrl, { method: "PUT", body });
+        lrcText.value = restored.lrc;
+        showLyrics(restored);
+        lyricsMessage({ saved: "Undone: the lyrics from before are back." });
+      } else {
+        await api(lyricsUrl, { method: "DELETE" });
+        lrcText.value = "";
+        showLyrics(null);
+        lyricsMessage({ saved: "Undone: this song has no lyrics again." });
+      }
+    } catch (err) {
+      lyricsMessage({ error: `Could not undo: ${err.message}` });
+    } finally {
+      undoButton.disabled = false;
+    }
+  });
 
   // Point the textarea at the line an LRC error names ("lrc: Line 3: ...").
   function selectErrorLine(message) {
@@ -350,11 +384,13 @@ function main() {
   }
 
   async function saveLyrics(body, what) {
+    const previous = savedLyrics;
     lyricsMessage({ saved: "Saving…" });
     try {
       const saved = await api(lyricsUrl, { method: "PUT", body });
       showLyrics(saved);
       lyricsMessage({ saved: `${what} saved: ${saved.lines.length} line${saved.lines.length === 1 ? "" : "s"}.` });
+      offerUndo(previous);
       return true;
     } catch (err) {
       lyricsMessage({ error: err.message });
@@ -495,6 +531,20 @@ function main() {
     const lrc = tapping.times.map((time, i) => `[${lrcTime(time)}]${tapping.lines[i]}`).join("\n") + "\n";
     stopTapping();
     lrcText.value = lrc;
+    if (savedLyrics) {
+      // Minutes of someone's timing work are on the line: ask, and keep the taps either way.
+      const count = savedLyrics.lines.length;
+      const replace = await askToConfirm($("confirm-dialog"), {
+        title: "Replace the saved lyrics?",
+        text: `This song already has synced lyrics (${count} line${count === 1 ? "" : "s"}). Your tapped timings would replace them; you can undo right after.`,
+        confirm: "Replace them",
+        cancel: "Keep the saved lyrics",
+      });
+      if (!replace) {
+        lyricsMessage({ saved: "Not saved: your tapped timings are in the LRC box, to edit or save." });
+        return;
+      }
+    }
     await saveLyrics(lrcBody(lrc), "Tapped lyrics");
   }
 

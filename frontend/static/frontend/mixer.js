@@ -66,6 +66,9 @@ export class MixerPanel {
     this.onChange = onChange;
     this.settings = defaultSettings(names);
     this.rows = new Map();
+    // Read-only strips look like a readout, not like controls (stemroom.css: .read-only).
+    root.classList.toggle("read-only", readOnly);
+    root.setAttribute("aria-readonly", readOnly ? "true" : "false");
     root.replaceChildren(...names.map((name) => this._row(name)));
     this._show();
   }
@@ -104,6 +107,11 @@ export class MixerPanel {
     );
     mute.setAttribute("aria-label", `Mute ${label}`);
     solo.setAttribute("aria-label", `Solo ${label}`);
+    if (disabled) {
+      for (const button of [mute, solo]) button.setAttribute("aria-disabled", "true");
+      mute.title = `${label}: mute (read-only)`;
+      solo.title = `${label}: solo (read-only)`;
+    }
     const gain = el("input", {
       type: "range",
       id: id("gain"),

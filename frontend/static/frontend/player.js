@@ -70,6 +70,16 @@ export class Player extends EventTarget {
     this.changed();
   }
 
+  // Play something else from now on, made by `load` on the next play or seek
+  // (see the constructor); what played before stops.
+  setLoader(load) {
+    if (this.engine && this.playing) this.engine.pause();
+    this.engine = null;
+    this._load = load;
+    this._loading = null;
+    this.changed();
+  }
+
   get ready() {
     return Boolean(this.engine) && !this._loading;
   }
@@ -289,6 +299,7 @@ export function bindTransport(
 export function bindKeys(getPlayer, { before = () => false } = {}) {
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return; // a modal question owns the keyboard
     const target = event.target;
     const inside = (selector) => Boolean(target.closest && target.closest(selector));
     if (before(event)) {

@@ -19,7 +19,15 @@ function dateTime(iso) {
 
 // stems: [{name, audio_url, flac_url}] of one separation; trackId: the song the
 // remixes belong to (null for a fork: it can be edited but not saved as new).
-export function mountStudio(root, { stems, trackId = null, remixId = null, getContext, onPlay = () => {} }) {
+// player: the page's one Player, when the page has its own transport (the track
+// page: Original or the mix); then the studio plays nothing itself, hands the
+// page `loadEngine` (the stems with this mix applied) and calls onMix() when the
+// mix is touched, so the page can switch its player to it. Without it the studio
+// makes its own Player on the card's transport (a fork's page).
+export function mountStudio(
+  root,
+  { stems, trackId = null, remixId = null, getContext, onPlay = () => {}, player: shared = null, onMix = () => {} },
+) {
   const $ = (id) => document.getElementById(id);
   const names = stems.map((stem) => stem.name);
   const nameInput = $("remix-name");
@@ -41,6 +49,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
     onChange: (settings) => {
       applyMix(settings);
       showState();
+      onMix();
     },
   });
 
@@ -53,40 +62,62 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
 
   // The stems load on the first press of Play: most visits never play the mix.
   // A mix plays finished stems only (remixes and forks are made of them).
-  const player = new Player({
-    load: async (report) => {
-      const stemPlayer = await loadStems(
+  let stemEngine = null;
+  let loadingStems = null;
+  function loadEngine(report = () => {}) {
+    if (!loadingStems) {
+      loadingStems = loadStems(
         getContext(),
         stems.map((stem) => ({ name: stem.name, url: stem.audio_url })),
         report,
+      ).then(
+        (engine) => {
+          engine.applyMix(mixer.value, { glide: false });
+          stemEngine = engine;
+          return engine;
+        },
+        (err) => {
+          loadingStems = null; // a later press tries again
+          throw err;
+        },
       );
-      stemPlayer.applyMix(mixer.value, { glide: false });
-      return stemPlayer;
-    },
-  });
-  bindTransport(player, {
-    playButtons: [playButton],
-    seek,
-    now: $("mix-now"),
-    total: $("mix-total"),
-    labels: { play: "Play the mix", pause: "Pause the mix" },
-  });
-  player.addEventListener("loading", ({ detail }) => {
-    showError("");
-    $("mix-loading").hidden = false;
-    $("mix-load-progress").value = 100 * detail.fraction;
-  });
-  player.addEventListener("ready", () => ($("mix-loading").hidden = true));
-  player.addEventListener("error", ({ detail }) => {
-    $("mix-loading").hidden = true;
-    showError(detail.message);
-  });
-  player.addEventListener("beforeplay", () => onPlay(player.engine));
+    }
+    return loadingStems;
+  }
+
+  const player = shared || new Player({ load: loadEngine });
+  if (!shared) {
+    bindTransport(player, {
+      playButtons: [playButton],
+      seek,
+      now: $("mix-now"),
+      total: $("mix-total"),
+      labels: { play: "Play the mix", pause: "Pause the mix" },
+    });
+    player.addEventListener("loading", ({ detail }) => {
+      showError("");
+      $("mix-loading").hidden = false;
+      $("mix-load-progress").value = 100 * detail.fraction;
+    });
+    player.addEventListener("ready", () => ($("mix-loading").hidden = true));
+    player.addEventListener("error", ({ detail }) => {
+      $("mix-loading").hidden = true;
+      showError(detail.message);
+    });
+    player.addEventListener("beforeplay", () => onPlay(player.engine));
+  }
 
   // Mixer changes while playing glide; before, they jump (nothing to hear yet).
   function applyMix(settings) {
-    if (player.engine) player.engine.applyMix(settings, { glide: player.playing });
+    if (stemEngine) stemEngine.applyMix(settings, { glide: stemEngine.playing });
   }
+
+  $("mix-reset").addEventListener("click", () => {
+    mixer.set(defaultSettings(names));
+    applyMix(mixer.value);
+    showState();
+    onMix();
+  });
 
   // ---- Remixes -------------------------------------------------------------
 
@@ -145,6 +176,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
     }
     applyMix(mixer.value);
     showState();
+    if (remix && !keepMixer) onMix(); // opening a remix is asking to hear it
   }
 
   async function load(id) {
@@ -472,7 +504,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
 
   // ---- Start -----------------------------------------------------------------
 
-  $("mix-total").textContent = formatTime(Math.max(0, ...stems.map((stem) => stem.duration || 0)));
+  if ($("mix-total")) $("mix-total").textContent = formatTime(Math.max(0, ...stems.map((stem) => stem.duration || 0)));
   root.hidden = false;
   showState();
   refreshList();
@@ -482,6 +514,7 @@ export function mountStudio(root, { stems, trackId = null, remixId = null, getCo
   // tests and the curious (browser console).
   return {
     transport: player,
+    loadEngine,
     mixer,
     toggle: () => player.toggle(),
     pause: () => player.pause(),

@@ -1,10 +1,11 @@
-// Track page: a player for the original or any stem (one <audio> element
-// streamed with Range requests, routed through Web Audio for the visualizer),
-// waveform overviews from the precomputed peaks, the "split into stems" job
-// with live progress, and once the stems exist the mixer and this song's
-// remixes (remix-studio.js). Everything goes through the JSON API.
+// Track page: ONE player (the shared Player, top of the page) that plays the
+// original -- streamed by an <audio> element with Range requests, through Web
+// Audio for the visualizer -- or, once the song is split, the stems as the Mixer
+// sets them (remix-studio.js hands over the engine). A waveform of the original
+// (peaks measured at upload) to seek on, the "split into stems" job with live
+// progress, and the mixer with this song's remixes. Everything goes through the JSON API.
 
-import { api, el, formatTime, JOB_ACTIVE } from "./common.js";
+import { api, el, JOB_ACTIVE } from "./common.js";
 import { bindKeys, bindTransport, MediaEngine, Player, watchJob } from "./player.js";
 import { mountStudio } from "./remix-studio.js";
 import { STEM_RATE } from "./stem-player.js";
@@ -13,30 +14,25 @@ import { loadPeaks, Waveform } from "./waveform.js";
 
 const STEM_LABELS = { vocals: "Vocals", accompaniment: "Accompaniment", drums: "Drums", bass: "Bass", piano: "Piano", other: "Other" };
 
-const card = document.getElementById("player-card");
-const audio = document.getElementById("player");
-const playerError = document.getElementById("player-error");
-const sourcesBox = document.getElementById("sources");
-const sourceRows = document.getElementById("source-rows");
-const stemsSection = document.getElementById("stems");
-const stemsBody = document.getElementById("stems-body");
-const karaokeLink = document.getElementById("karaoke-link");
-const vizPanel = document.getElementById("viz-panel");
-const vizHint = document.getElementById("viz-hint");
+const $ = (id) => document.getElementById(id);
+const card = $("player-card");
+const audio = $("player");
+const playerError = $("player-error");
+const stemsSection = $("stems");
+const stemsBody = $("stems-body");
+const karaokeLink = $("karaoke-link");
+const vizPanel = $("viz-panel");
+const vizHint = $("viz-hint");
 const separationsUrl = stemsSection.dataset.separations;
-
-const sources = new Map([["original", { label: "Original", url: card.dataset.audio }]]);
-let current = "original";
-const waveforms = new Map();
 
 // ---- Player -------------------------------------------------------------
 
-const viz = new Visualizer(document.getElementById("viz"));
-document.getElementById("viz-tools").prepend(...modeButtons(viz));
+const viz = new Visualizer($("viz"));
+$("viz-tools").prepend(...modeButtons(viz));
 const fullscreen = fullscreenToggle(vizPanel, (on) => {
-  document.getElementById("viz-fullscreen").textContent = on ? "Exit full screen" : "Full screen";
+  $("viz-fullscreen").textContent = on ? "Exit full screen" : "Full screen";
 });
-document.getElementById("viz-fullscreen").addEventListener("click", () => fullscreen.toggle());
+$("viz-fullscreen").addEventListener("click", () => fullscreen.toggle());
 
 let audioContext = null;
 let analyser = null;
@@ -61,72 +57,60 @@ function ensureGraph() {
   source.connect(analyser).connect(context.destination);
 }
 
-// The original or one stem, streamed by the <audio> element (Range requests),
-// routed through Web Audio for the visualizer.
-const engine = new MediaEngine(audio, {
+// The original, streamed by the <audio> element (Range requests).
+const original = new MediaEngine(audio, {
   duration: Number(card.dataset.duration) || 0,
   beforePlay: async () => {
     ensureGraph();
-    viz.setAnalyser(analyser);
-    active = player;
-    if (studio) studio.pause();
     playerError.hidden = true;
     await audioContext.resume();
   },
 });
-const player = new Player({ engine });
-engine.attach(player);
-let active = player; // the player Space and the arrow keys drive: this one or the mixer's
+const player = new Player({ engine: original });
+original.attach(player);
 
 function showPlayerError(message) {
   playerError.textContent = message;
   playerError.hidden = false;
 }
 
-audio.controls = false;
-document.getElementById("transport").hidden = false;
 bindTransport(player, {
-  playButtons: [document.getElementById("play")],
-  back: document.getElementById("back"),
-  forward: document.getElementById("forward"),
-  seek: document.getElementById("seek"),
-  now: document.getElementById("time-now"),
-  total: document.getElementById("time-total"),
+  playButtons: [$("play")],
+  back: $("back"),
+  forward: $("forward"),
+  seek: $("seek"),
+  now: $("time-now"),
+  total: $("time-total"),
   disableWhileLoading: false,
 });
-player.addEventListener("error", ({ detail }) => showPlayerError(detail.message));
+player.addEventListener("beforeplay", () => {
+  // The visualizer shows whatever the one player plays.
+  if (player.engine === original) ensureGraph();
+  viz.setAnalyser(player.engine === original ? analyser : player.engine.analyser);
+});
+player.addEventListener("error", ({ detail }) => {
+  $("source-loading").hidden = true;
+  showPlayerError(detail.message);
+});
+player.addEventListener("loading", ({ detail }) => {
+  playerError.hidden = true;
+  $("source-loading").hidden = false;
+  $("source-load-progress").value = 100 * detail.fraction;
+});
+player.addEventListener("ready", () => ($("source-loading").hidden = true));
 player.addEventListener("state", ({ detail }) => {
   if (detail.playing) vizHint.hidden = true;
 });
 player.addEventListener("tick", ({ detail }) => {
-  for (const wave of waveforms.values()) wave.setTime(detail.time);
+  if (wave) wave.setTime(detail.time);
 });
 audio.addEventListener("loadedmetadata", () => {
-  if (!engine.knownDuration && engine.duration) player.dispatchEvent(new CustomEvent("duration"));
+  if (!original.knownDuration && original.duration) player.dispatchEvent(new CustomEvent("duration"));
 });
 audio.addEventListener("error", () => {
   if (audio.error) showPlayerError("This audio could not be loaded. Try reloading the page.");
 });
-
-// Switch what plays, keeping the position and whether it was playing.
-function select(name, at = audio.currentTime) {
-  if (name === current || !sources.has(name)) return;
-  const wasPlaying = !audio.paused;
-  current = name;
-  audio.src = sources.get(name).url;
-  audio.addEventListener(
-    "loadedmetadata",
-    () => {
-      audio.currentTime = at;
-      if (wasPlaying) player.play();
-    },
-    { once: true },
-  );
-  for (const [key, wave] of waveforms) wave.setActive(key === name);
-  for (const input of sourceRows.querySelectorAll('input[name="source"]')) input.checked = input.value === name;
-}
-
-bindKeys(() => active, {
+bindKeys(() => player, {
   before: (event) => {
     if (event.key === "f" || event.key === "F") {
       fullscreen.toggle();
@@ -136,80 +120,63 @@ bindKeys(() => active, {
   },
 });
 
-// One row per thing you can play: a radio button, its waveform, its download.
-function sourceRow(name, { peaksUrl, download }) {
-  const source = sources.get(name);
-  const id = `source-${name}`;
-  const canvas = el("canvas", { class: "wave" });
-  const row = el(
-    "div",
-    { class: "source-row", "data-source": name },
-    el(
-      "label",
-      { class: "source-pick", for: id },
-      el("input", { type: "radio", name: "source", id, value: name, checked: name === current, onchange: () => select(name) }),
-      el("span", {}, source.label),
-    ),
-    el("div", { class: "wave-box" }, canvas, el("span", { class: "wave-loading muted" }, "Loading waveform…")),
-    download,
-  );
-  if (peaksUrl) {
-    loadPeaks(peaksUrl)
-      .then((peaks) => {
-        const wave = new Waveform(canvas, peaks, {
-          duration: player.duration,
-          label: `${source.label} waveform: click to seek`,
-          // Clicking another stem's waveform plays that stem from there.
-          onSeek: (t) => (name === current ? player.seek(t) : select(name, t)),
-          color: name === "vocals" ? "#22c3a6" : "#7c5cff",
-        });
-        wave.setActive(name === current);
-        wave.setTime(player.currentTime);
-        waveforms.set(name, wave);
-        row.querySelector(".wave-loading").remove();
-      })
-      .catch((err) => {
-        row.querySelector(".wave-loading").textContent = err.message;
-      });
+// ---- What Play plays: the original or the mix ---------------------------
+
+let source = "original";
+
+// Switch the one player, keeping the position and whether it was playing. The
+// stems download only when the mix is to be heard: at once if the player is
+// playing, else on the next Play.
+async function useSource(name) {
+  if (name === source || (name === "mix" && !studio)) return;
+  source = name;
+  for (const input of document.querySelectorAll('input[name="source"]')) input.checked = input.value === name;
+  const at = player.currentTime;
+  const wasPlaying = player.playing;
+  if (name === "original") {
+    if (player.engine) player.pause();
+    player.setEngine(original);
   } else {
-    row.querySelector(".wave-box").remove();
+    player.setLoader(studio.loadEngine);
+    if (!wasPlaying) return;
+    try {
+      await player.prepare();
+    } catch {
+      return; // the player's "error" says why
+    }
   }
-  return row;
+  player.seek(at);
+  if (wasPlaying) player.play();
+}
+for (const input of document.querySelectorAll('input[name="source"]')) {
+  input.addEventListener("change", () => useSource(input.value));
 }
 
-let shownJobId = null;
+// ---- Waveform of the original -------------------------------------------
 
-function showSources(job) {
-  if (shownJobId === job.id) return;
-  shownJobId = job.id;
-  for (const stem of job.stems) sources.set(stem.name, { label: STEM_LABELS[stem.name] || stem.name, url: stem.audio_url });
-  const rows = [
-    sourceRow("original", {
-      peaksUrl: job.mixture_peaks_url,
-      download: el("a", { class: "button small", href: `${card.dataset.audio}?download=1`, "aria-label": "Download the original" }, "⬇ Original"),
-    }),
-  ];
-  for (const stem of job.stems) {
-    rows.push(
-      sourceRow(stem.name, {
-        peaksUrl: stem.peaks_url,
-        download: el(
-          "a",
-          {
-            class: "button small",
-            href: stem.flac_url,
-            download: `${stem.name}.flac`,
-            "data-download": stem.name,
-            "aria-label": `Download ${stem.name} as FLAC`,
-          },
-          "⬇ FLAC",
-        ),
-      }),
-    );
+let wave = null;
+let waveUrl = null; // the peaks being drawn (or asked for): one waveform only
+
+// From the peaks measured at upload; a track from before those has none until
+// it is split (then the job's own measure of the original).
+async function showWaveform(url) {
+  if (waveUrl || !url) return;
+  waveUrl = url;
+  $("wave-box").hidden = false;
+  try {
+    wave = new Waveform($("wave"), await loadPeaks(url), {
+      duration: Number(card.dataset.duration) || player.duration,
+      label: "Waveform of the song: click to seek",
+      onSeek: (t) => player.seek(t),
+    });
+    wave.setActive(true);
+    wave.setTime(player.currentTime);
+    $("wave-loading").remove();
+  } catch (err) {
+    $("wave-loading").textContent = err.message;
   }
-  sourceRows.replaceChildren(...rows);
-  sourcesBox.hidden = false;
 }
+showWaveform(card.dataset.peaks);
 
 // ---- Separation job ------------------------------------------------------
 
@@ -219,7 +186,7 @@ function renderJob(job, error) {
   if (!job || job.status === "cancelled") {
     stemsBody.append(
       el("p", { class: "muted" }, job ? "The separation was cancelled." : "Split this song into vocals and accompaniment for karaoke and remixing."),
-      el("button", { type: "button", class: "primary", id: "separate", onclick: () => start() }, "Split into stems"),
+      el("button", { type: "button", class: "accent", id: "separate", onclick: () => start() }, "Split into stems"),
     );
     return;
   }
@@ -247,27 +214,9 @@ function renderJob(job, error) {
   }
   const speed = job.realtime_factor ? ` at ${job.realtime_factor.toFixed(1)}× real time` : "";
   const names = job.stems.map((s) => (STEM_LABELS[s.name] || s.name).toLowerCase()).join(" and ");
-  stemsBody.append(
-    el("p", { class: "muted", id: "job-status" }, `Split into ${names}${speed}. Pick what to play above, or download a stem.`),
-    el(
-      "ul",
-      { class: "stem-list" },
-      ...job.stems.map((stem) =>
-        el(
-          "li",
-          { class: "stem", "data-stem": stem.name },
-          el("strong", {}, STEM_LABELS[stem.name] || stem.name),
-          el("span", { class: "muted" }, `${formatTime(stem.duration)} · ${(stem.size / 1024 ** 2).toFixed(1)} MB`),
-          el(
-            "a",
-            { class: "button small", href: stem.flac_url, download: `${stem.name}.flac`, "aria-label": `Download ${stem.name} as FLAC` },
-            "⬇ FLAC",
-          ),
-        ),
-      ),
-    ),
-  );
-  showSources(job);
+  stemsBody.append(el("p", { class: "muted", id: "job-status" }, `Split into ${names}${speed}: mix them below, or play the original.`));
+  $("sources").hidden = false;
+  showWaveform(job.mixture_peaks_url);
   showMixer(job);
 }
 
@@ -276,21 +225,17 @@ function renderJob(job, error) {
 function showMixer(job) {
   if (studio) return;
   const remixId = new URLSearchParams(window.location.search).get("remix");
-  studio = mountStudio(document.getElementById("mixer"), {
+  studio = mountStudio($("mixer"), {
     stems: job.stems,
     trackId: card.dataset.track,
     remixId,
     getContext,
-    onPlay: (stemPlayer) => {
-      // One thing plays at a time, and the visualizer shows it.
-      player.pause();
-      active = studio.transport;
-      viz.setAnalyser(stemPlayer.analyser);
-      vizHint.hidden = true;
-    },
+    player,
+    // Touching the mixer (or opening a remix) is asking to hear the mix.
+    onMix: () => useSource("mix"),
   });
   window.stemroom = studio;
-  if (remixId) document.getElementById("mixer").scrollIntoView({ block: "start" });
+  if (remixId) $("mixer").scrollIntoView({ block: "start" });
 }
 
 let stopWatching = () => {};
