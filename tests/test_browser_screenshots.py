@@ -145,15 +145,9 @@ def test_the_staff_pages(page, live_server, staff, tracks):
         assert page.goto(url).status == 200
         # Django's own admin lays out its changelists; only check it fits and take the picture.
         problems += shoot(page, name, overlaps=False)
-    known = ["admin-index scrolls sideways at 390 px"]  # test_the_admin_index_fits_a_phone
-    assert [p for p in problems if p not in known] == [], "\n".join(problems)
+    assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="separation/templates/admin/stemroom_index.html: the Monitoring row's table is wider than a phone "
-    "(its link wraps letter by letter); that template belongs to the separation app, left to its owner",
-)
 def test_the_admin_index_fits_a_phone(page, live_server, staff):
     sign_in(page, live_server, staff)
     page.set_viewport_size(WIDTHS["390"])
