@@ -143,7 +143,9 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
         return Response(chunks.manifest(job, job.status_as_seen, url))
 
-    @extend_schema(responses={(200, "audio/wav"): BINARY, (206, "audio/wav"): BINARY})
+    @extend_schema(
+        operation_id="jobs_chunk_retrieve", responses={(200, "audio/wav"): BINARY, (206, "audio/wav"): BINARY}
+    )
     @action(detail=True, methods=["get"], url_path=r"chunks/(?P<name>[a-z]+)/(?P<index>[0-9]{1,6})", url_name="chunk")
     def chunk(self, request, pk=None, name=None, index=None):
         """One progressive chunk of one stem: exactly the frames the manifest lists, never changed once written."""

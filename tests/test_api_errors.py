@@ -49,7 +49,9 @@ def api_paths(objects):
         if not isinstance(pattern, URLPattern) or pattern.name in (None, "api-root"):
             continue
         basename = pattern.name.split("-")[0]
-        kwargs = {group: objects[basename] for group in pattern.pattern.regex.groupindex}
+        # Besides the object's pk, a route may take a stem name and a chunk index.
+        fillers = {"name": "vocals", "index": 0}
+        kwargs = {group: fillers.get(group, objects[basename]) for group in pattern.pattern.regex.groupindex}
         yield reverse(pattern.name, kwargs=kwargs)
 
 
