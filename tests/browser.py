@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
 EXPECTED_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (400|404|410|415)")
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 375, "height": 812}
+# The two widths every page is looked at (issue 11): a laptop and a phone.
+WIDTHS = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 
 # Fraction of the visualizer canvas lit brighter than its dark background.
 LIT_PIXELS_JS = """(id) => {
@@ -204,3 +206,14 @@ def finished_stems(track, song_dir):
     job.realtime_factor = 40.0
     job.save()
     return job
+
+
+def shared_remix(track, job, remix_name="Late mix"):
+    """A remix of ``track``'s stems (accompaniment muted: vocals only) and a live share link to it."""
+    from library.models import Remix, ShareLink
+
+    mix = {
+        stem: {"gain_db": 0.0, "mute": stem == "accompaniment", "solo": False, "pan": 0.0} for stem in job.stem_names
+    }
+    remix = Remix.objects.create(owner=track.owner, job=job, track=track, stems=mix, title=track.title, name=remix_name)
+    return remix, ShareLink.objects.create(remix=remix)

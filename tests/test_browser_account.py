@@ -11,12 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from library.models import Remix, ShareLink
-from tests.browser import browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
+from tests.browser import WIDTHS, browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
 from tests.separated import separated_track
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 

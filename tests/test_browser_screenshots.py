@@ -14,13 +14,21 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from library.ingest import ingest
-from library.models import Lyrics, Remix, ShareLink
-from tests.browser import OVERLAPS_JS, browser_fixture, finished_stems, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
+from library.models import Lyrics, ShareLink
+from tests.browser import (  # noqa: F401 (fixtures)
+    OVERLAPS_JS,
+    WIDTHS,
+    browser_fixture,
+    finished_stems,
+    page_fixture,
+    screenshot,
+    shared_remix,
+    sign_in,
+)
 from tests.eval_songs import generate_song
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 LRC = "[00:00.20]First line\n[00:01.00]Second line\n[00:03.00]Third line\n[00:05.00]The last line\n"
 
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
@@ -53,11 +61,7 @@ def tracks(alice, song):
     split = ingest(alice, upload, title="Night Drive", artist="The Testers").track
     job = finished_stems(split, song)
     Lyrics.objects.create(track=split, lrc=LRC)
-    mix = {
-        name: {"gain_db": 0.0, "mute": name == "accompaniment", "solo": False, "pan": 0.0} for name in job.stem_names
-    }
-    remix = Remix.objects.create(owner=alice, job=job, track=split, stems=mix, title=split.title, name="Late mix")
-    link = ShareLink.objects.create(remix=remix)
+    remix, link = shared_remix(split, job)
     # A different recording (the same file would share the split one's stems).
     other = SimpleUploadedFile("other.wav", (song / "vocals.wav").read_bytes())
     unsplit = ingest(alice, other, title="Unsplit Demo", artist="The Testers").track

@@ -9,14 +9,21 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from library.ingest import ingest
-from library.models import Lyrics, Remix, ShareLink
-from tests.browser import OVERLAPS_JS, browser_fixture, finished_stems, page_fixture, sign_in  # noqa: F401 (fixtures)
+from library.models import Lyrics, ShareLink
+from tests.browser import (  # noqa: F401 (fixtures)
+    OVERLAPS_JS,
+    WIDTHS,
+    browser_fixture,
+    finished_stems,
+    page_fixture,
+    shared_remix,
+    sign_in,
+)
 from tests.eval_songs import generate_song
 
 pytestmark = pytest.mark.browser
 
 LRC = "[00:00.20]First line\n[00:01.00]Second line\n[00:03.00]Third line\n[00:05.00]The last line\n"
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +37,10 @@ def link(alice, song):
     track = ingest(alice, upload, title="Night Drive", artist="The Testers").track
     job = finished_stems(track, song)
     Lyrics.objects.create(track=track, lrc=LRC)
-    mix = {
-        name: {"gain_db": 0.0, "mute": name == "accompaniment", "solo": False, "pan": 0.0} for name in job.stem_names
-    }
-    remix = Remix.objects.create(owner=alice, job=job, track=track, stems=mix, title=track.title, name="Late mix")
-    return ShareLink.objects.create(remix=remix)
+    return shared_remix(track, job)[1]
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, PHONE], ids=["1366", "390"])
+@pytest.mark.parametrize("viewport", list(WIDTHS.values()), ids=list(WIDTHS))
 def test_nothing_on_the_share_page_is_drawn_over_anything_else(page, link, viewport):
     page.set_viewport_size(viewport)
     page.goto(f"/s/{link.token}/")
@@ -48,7 +51,7 @@ def test_nothing_on_the_share_page_is_drawn_over_anything_else(page, link, viewp
     expect(page.locator("#viz-hint")).to_be_visible()
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, PHONE], ids=["1366", "390"])
+@pytest.mark.parametrize("viewport", list(WIDTHS.values()), ids=list(WIDTHS))
 def test_the_last_lyric_line_scrolls_fully_into_view(page, link, viewport):
     page.set_viewport_size(viewport)
     page.goto(f"/s/{link.token}/")

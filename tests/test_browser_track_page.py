@@ -11,12 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from library.ingest import ingest
-from tests.browser import browser_fixture, finished_stems, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
+from tests.browser import WIDTHS, browser_fixture, finished_stems, page_fixture, screenshot, sign_in  # noqa: F401 (fixtures)
 from tests.eval_songs import generate_song
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +30,14 @@ def track(alice, song):
 
 def test_before_the_split_play_is_on_the_first_phone_screen_with_the_waveform(page, live_server, alice, track):
     sign_in(page, live_server, alice)
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(WIDTHS["390"])
     page.goto(f"/tracks/{track.pk}/")
     # One player: one Play button on the page.
     expect(page.locator("button.play")).to_have_count(1)
     play = page.locator("#play").bounding_box()
-    assert play["y"] + play["height"] < PHONE["height"] / 2, "Play sits in the top half of a phone's first screen"
+    assert play["y"] + play["height"] < WIDTHS["390"]["height"] / 2, (
+        "Play sits in the top half of a phone's first screen"
+    )
     # The waveform of the original, from the peaks measured at upload, is there to seek on.
     wave = page.locator("#wave")
     expect(wave).to_have_attribute("role", "slider")
