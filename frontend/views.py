@@ -11,6 +11,7 @@ from library.ingest import IngestError, ingest
 from library.models import Remix, Track
 from library.upload_handlers import upload_error
 from platform.throttling import UPLOADS
+from separation import analysis_tasks
 from separation.models import SeparationJob
 from separation.serializers import StemSerializer
 
@@ -104,19 +105,40 @@ def library_forks(user, query=""):
     return forks
 
 
-def finished_stems(track):
-    """The stems of the track's finished split, in the model's order (none until it succeeded)."""
+def finished_job(track):
+    """The track's succeeded separation job, or None."""
     if track.latest_job_status != SeparationJob.Status.SUCCEEDED:
+        return None
+    return SeparationJob.objects.get(pk=track.latest_job_id)
+
+
+def finished_stems(job):
+    """The stems of a finished split, in the model's order (none without one)."""
+    if job is None:
         return []
-    job = SeparationJob.objects.get(pk=track.latest_job_id)
     return sorted(job.stems.all(), key=lambda stem: job.stem_names.index(stem.name))
+
+
+def finished_analysis(job):
+    """The song's key and tempo once analysed; a split from before analyses gets its analysis started now."""
+    if job is None:
+        return None
+    analysis = analysis_tasks.start_for(job)
+    return analysis if analysis.status == analysis.Status.SUCCEEDED else None
 
 
 @login_required
 def track(request, pk):
     track = get_object_or_404(Track.objects.owned_by(request.user).with_latest_job(), pk=pk)
     form = TrackEditForm(request.POST or None, instance=track)
-    context = {"track": track, "form": form, "download_stems": finished_stems(track), "renditions": RENDITIONS}
+    job = finished_job(track)
+    context = {
+        "track": track,
+        "form": form,
+        "download_stems": finished_stems(job),
+        "renditions": RENDITIONS,
+        "analysis": finished_analysis(job),
+    }
     if request.method == "POST":
         if form.is_valid():
             form.save()

@@ -226,7 +226,8 @@ class Analysis(BackgroundJob):
     TASK = "separation.analysis_tasks.run_analysis"
     ACTIVITY = "analysing this song"
     SCRATCH = "analysis"
-    expected_errors = (EngineError,)
+    # Unreadable or missing stem files (soundfile's errors are RuntimeErrors).
+    expected_errors = (EngineError, OSError, RuntimeError)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     job = models.OneToOneField(SeparationJob, on_delete=models.CASCADE, related_name="analysis")
@@ -249,3 +250,8 @@ class Analysis(BackgroundJob):
 
     def task_options(self):
         return {"task_name": f"analyse {self.job.sha256[:12]} {self.pk.hex[:8]}"}
+
+    def failure_message(self, exc):
+        if isinstance(exc, self.expected_errors):
+            return f"Analysis failed: {exc}"
+        return super().failure_message(exc)

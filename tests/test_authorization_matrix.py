@@ -69,7 +69,7 @@ OBJECT_ROUTES = {
     "track": {"track-detail", "track-audio", "track-cover", "track-peaks", "track-lyrics", "track-separations"}
     | {"track-stems-zip"}
     | {"track", "karaoke", "track-delete"},
-    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk"},
+    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk", "job-analysis"},
     "stem": {"stem-detail", "stem-audio", "stem-peaks"},
     "remix": {"remix-detail", "remix-forks", "remix-mixdown", "remix-mixdowns", "remix-render", "remix-fork-revoke"}
     | SONG_THROUGH_REMIX
