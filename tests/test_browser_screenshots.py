@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from library.ingest import ingest
 from library.models import Lyrics, ShareLink
+from separation.models import Analysis
 from tests.browser import (  # noqa: F401 (fixtures)
     OVERLAPS_JS,
     WIDTHS,
@@ -60,6 +61,7 @@ def tracks(alice, song):
     upload = SimpleUploadedFile("song.wav", (song / "mixture.wav").read_bytes())
     split = ingest(alice, upload, title="Night Drive", artist="The Testers").track
     job = finished_stems(split, song)
+    Analysis.objects.create(job=job, status="succeeded", key="A", mode="minor", tempo=124.2)
     Lyrics.objects.create(track=split, lrc=LRC)
     remix, link = shared_remix(split, job)
     # A different recording (the same file would share the split one's stems).
@@ -97,6 +99,7 @@ def test_the_signed_in_pages(page, live_server, alice, tracks):
     problems += shoot(page, "track-before-split")
     page.goto(f"/tracks/{split.pk}/")
     page.wait_for_selector("#mix-strips .mix-strip")
+    assert page.inner_text("#song-key") == "A minor · 124 BPM"
     problems += shoot(page, "track-after-split")
     page.goto(f"/tracks/{split.pk}/karaoke/")
     page.wait_for_selector("#lyrics .line")
