@@ -3,7 +3,7 @@
     POST /api/jobs/{id}/versions/            {"key": 2, "tempo": 90}
          -> 202 queued/running (poll ``url``), 200 ready (stems' ``audio_url``s)
     GET  /api/jobs/{id}/versions/{vid}/      the same representation, to poll
-    GET  /api/jobs/{id}/versions/{vid}/{stem}/   the rendered MP3 (Range supported)
+    GET  /api/jobs/{id}/versions/{vid}/{name}/   a rendered stem's MP3 (Range supported)
 
 ``key`` is semitones (-6..+6), ``tempo`` percent of the original (50..150). Key 0 at
 tempo 100 is the original: 200 at once with the original stems' URLs, nothing rendered.
@@ -110,7 +110,7 @@ def version_data(job, version=None):
 
 VERSION_ID = OpenApiParameter("version_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The version.")
 STEM = OpenApiParameter(
-    "stem", str, OpenApiParameter.PATH, enum=list(VERSION_STEMS), description="Which stem of the version."
+    "name", str, OpenApiParameter.PATH, enum=list(VERSION_STEMS), description="Which stem of the version."
 )
 
 
@@ -177,12 +177,12 @@ class KeyTempoActions:
     @action(
         detail=True,
         methods=["get"],
-        url_path=r"versions/(?P<version_id>[^/.]+)/(?P<stem>[a-z]+)",
+        url_path=r"versions/(?P<version_id>[^/.]+)/(?P<name>[a-z]+)",
         url_name="version-audio",
     )
-    def version_audio(self, request, pk=None, version_id=None, stem=None):
+    def version_audio(self, request, pk=None, version_id=None, name=None):
         """One rendered stem of a finished version, streamed like the original stems."""
         _, version = self._version(version_id)
-        if stem not in VERSION_STEMS or version.status != StemVersion.Status.SUCCEEDED:
+        if name not in VERSION_STEMS or version.status != StemVersion.Status.SUCCEEDED:
             raise Http404("No such stem of this version, or it is not rendered yet.")
-        return ranged_file_response(request, getattr(version, stem), content_type="audio/mpeg")
+        return ranged_file_response(request, getattr(version, name), content_type="audio/mpeg")
