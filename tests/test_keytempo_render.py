@@ -100,15 +100,18 @@ def test_the_stems_stay_in_step_with_each_other_and_the_original_timeline(reques
     assert abs(lags["accompaniment"] - lags["vocals"]) <= 1, lags
 
 
-def test_the_key_detector_reads_the_accompaniment_shifted_two_semitones_up(song, up_two, tmp_path):
+@pytest.mark.parametrize("which, semitones", [("up_two", 2), ("slower", -3)])
+def test_the_key_detector_reads_the_shifted_accompaniment_as_that_many_semitones_away(
+    request, song, tmp_path, which, semitones
+):
     import soundfile as sf
 
     from separation.analysis import detect_key
 
-    stems, _ = up_two
+    stems, _ = request.getfixturevalue(which)
     shifted = tmp_path / "shifted.wav"
     sf.write(shifted, stems["accompaniment"], SAMPLE_RATE)
     tonic, mode = detect_key(song / "accompaniment.wav")
     shifted_tonic, shifted_mode = detect_key(shifted)
     assert shifted_mode == mode
-    assert NOTES.index(shifted_tonic) == (NOTES.index(tonic) + 2) % 12, f"{tonic} {mode} -> {shifted_tonic}"
+    assert NOTES.index(shifted_tonic) == (NOTES.index(tonic) + semitones) % 12, f"{tonic} {mode} -> {shifted_tonic}"
