@@ -21,6 +21,7 @@ from separation.models import SeparationJob, SeparationRequest, Stem
 from separation.serializers import JobSerializer, StemSerializer, analysis_representation
 
 from . import downloads
+from .keytempo_api import KeyTempoActions
 from .models import Remix, Track
 from .streaming import ranged_file_response
 
@@ -73,8 +74,8 @@ def visible_job(user, pk):
     return job
 
 
-class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Separation jobs for audio in your library: status, progress, stems."""
+class JobViewSet(KeyTempoActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Separation jobs for audio in your library: status, progress, stems, and their key/tempo versions."""
 
     serializer_class = JobSerializer
     search_fields = []

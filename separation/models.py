@@ -255,3 +255,75 @@ class Analysis(BackgroundJob):
         if isinstance(exc, self.expected_errors):
             return f"Analysis failed: {exc}"
         return super().failure_message(exc)
+
+
+# What a key/tempo version may ask for (issue 12): a singer's range, a practice speed.
+SEMITONES_RANGE = (-6, 6)
+TEMPO_RANGE = (50, 150)
+# The stems a version renders: the karaoke player's accompaniment and vocal guide.
+VERSION_STEMS = ("accompaniment", "vocals")
+
+
+def versions_folder(job_id):
+    """Where a separation's key/tempo versions are stored, beside (not inside) its stems."""
+    return f"versions/{job_id.hex}"
+
+
+class StemVersion(BackgroundJob):
+    """A job's accompaniment and vocals at another key and tempo, rendered by Rubber Band (separation.keytempo).
+
+    Shared like the stems it is made from: one per (job, semitones, tempo), whoever
+    asked first; it goes with the job's files when the job goes (CASCADE + signals).
+    """
+
+    TASK = "separation.keytempo.run_version"
+    ACTIVITY = "changing this song's key and tempo"
+    SCRATCH = "keytempo"
+    expected_errors = (EngineError,)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(SeparationJob, on_delete=models.CASCADE, related_name="versions")
+    semitones = models.SmallIntegerField(help_text="Pitch shift, -6 to +6 semitones.")
+    tempo = models.PositiveSmallIntegerField(help_text="Speed in percent of the original, 50 to 150.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="stem_versions"
+    )
+    accompaniment = models.FileField(max_length=300, blank=True)
+    vocals = models.FileField(max_length=300, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds of the rendered stems.")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "semitones", "tempo"], name="version_one_per_job_key_tempo"),
+            models.CheckConstraint(
+                condition=Q(semitones__gte=SEMITONES_RANGE[0], semitones__lte=SEMITONES_RANGE[1]),
+                name="version_semitones_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(tempo__gte=TEMPO_RANGE[0], tempo__lte=TEMPO_RANGE[1]), name="version_tempo_in_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.semitones:+d} st, {self.tempo}% of {self.job} ({self.status})"
+
+    @property
+    def storage_base(self):
+        # From ids alone: the files can be found (and removed) without loading the job.
+        return f"{versions_folder(self.job_id)}/{self.pk.hex}"
+
+    def storage_name(self, stem):
+        return f"{self.storage_base}/{stem}.mp3"
+
+    def task_options(self):
+        return {"task_name": f"keytempo {self.semitones:+d} {self.tempo}% {self.pk.hex[:8]}"}
+
+    def failure_message(self, exc):
+        if isinstance(exc, self.expected_errors):
+            return f"Changing the key and tempo failed: {exc}"
+        return super().failure_message(exc)
+
+    def partial_output_names(self):
+        return [self.storage_name(stem) for stem in VERSION_STEMS]

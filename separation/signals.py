@@ -7,7 +7,7 @@ from django.dispatch import receiver
 from django_q.signals import post_spawn
 
 from .chunks import delete_tree
-from .models import SeparationJob, Stem
+from .models import SeparationJob, Stem, StemVersion, versions_folder
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,20 @@ def delete_stem_files(sender, instance, **kwargs):
 @receiver(post_delete, sender=SeparationJob)
 def delete_job_files(sender, instance, **kwargs):
     delete_files_on_commit([instance.mixture_peaks])
-    folder = instance.all_chunks_folder
+    # Its progressive chunks, and the empty folder its key/tempo versions (deleted with it) leave.
+    folders = [instance.all_chunks_folder, versions_folder(instance.pk)]
+
+    def delete_folders():
+        for folder in folders:
+            delete_tree(folder)
+
+    transaction.on_commit(delete_folders)
+
+
+@receiver(post_delete, sender=StemVersion)
+def delete_version_files(sender, instance, **kwargs):
+    delete_files_on_commit([instance.accompaniment, instance.vocals])
+    folder = instance.storage_base
     transaction.on_commit(lambda: delete_tree(folder))
 
 

@@ -36,7 +36,7 @@ from django_q.models import OrmQ, Schedule, Task
 from rest_framework.authtoken.models import Token
 
 from library.models import Lyrics, Mixdown, Remix, ShareLink, Track
-from separation.models import SeparationJob, Stem
+from separation.models import SeparationJob, Stem, StemVersion
 from tests.separated import separated_track
 
 METHODS = ["get", "head", "post", "put", "patch", "delete"]
@@ -69,7 +69,8 @@ OBJECT_ROUTES = {
     "track": {"track-detail", "track-audio", "track-cover", "track-peaks", "track-lyrics", "track-separations"}
     | {"track-stems-zip"}
     | {"track", "karaoke", "track-delete"},
-    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk", "job-analysis"},
+    "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk", "job-analysis"}
+    | {"job-versions", "job-version", "job-version-audio"},
     "stem": {"stem-detail", "stem-audio", "stem-peaks"},
     "remix": {"remix-detail", "remix-forks", "remix-mixdown", "remix-mixdowns", "remix-render", "remix-fork-revoke"}
     | SONG_THROUGH_REMIX
@@ -187,9 +188,15 @@ def world(db, tmp_path):
     daves.revoke_fork()  # carol took it back: dave is a stranger to the stems now
     Token.objects.create(user=alice)
     stem = job.stems.get(name="vocals")
+    # A finished key/tempo version of alice's stems (its files are copies of the stems).
+    version = StemVersion.objects.create(job=job, semitones=2, tempo=90, status=StemVersion.Status.SUCCEEDED)
+    for name in ("accompaniment", "vocals"):
+        getattr(version, name).save(version.storage_name(name), ContentFile(stem.compressed.read()), save=False)
+    version.save()
     schedule = Schedule.objects.create(func="math.floor", args="1")
     # uidb64: a password-reset link's user part (its token is the share token here: an invalid one).
     ids = {"job": job.pk, "stem": stem.pk, "name": "vocals", "index": 0, "format": "json", "uidb64": "MQ"}
+    ids |= {"version_id": version.pk}
     subjects = [
         Subject("alice", alice, {**ids, "track": track.pk, "remix": alices.pk, "fork": carols.pk, "token": alice_link}),
         Subject("carol's fork", carol, {**ids, "remix": carols.pk, "fork": daves.pk, "token": carol_link}),
@@ -292,7 +299,7 @@ def snapshot(world):
         for query in queries:
             cursor.execute(query + " ORDER BY 1", [world["users"]["bob"].pk])
             rows.append(cursor.fetchall())
-        for model in (SeparationJob, Stem):
+        for model in (SeparationJob, Stem, StemVersion):
             cursor.execute(f"SELECT * FROM {model._meta.db_table} ORDER BY 1")
             rows.append(cursor.fetchall())
     media = Path(settings.MEDIA_ROOT)

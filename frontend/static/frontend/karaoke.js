@@ -10,6 +10,7 @@
 
 import { api, clamp, el, formatTime, JOB_ACTIVE } from "./common.js";
 import { askToConfirm } from "./confirm-dialog.js";
+import { KeyTempo } from "./key-tempo.js";
 import { LyricsView } from "./lyrics.js";
 import { bindKeys, bindTransport, loadStems, Player, watchJob } from "./player.js";
 import { ChunkFeed, ChunkGone, ProgressivePlayer } from "./progressive.js";
@@ -44,9 +45,12 @@ function main() {
       duration: Number(root.dataset.duration) || 0,
       labels: { accompaniment: "Accompaniment", vocals: "Vocals" },
       colors: { accompaniment: "#7c5cff", vocals: "#22c3a6" },
-      onSeek: (t) => player.seek(t),
+      onSeek: (t) => player.seek(keyTempo.playerTime(t)),
     },
   );
+  // Key and tempo (key-tempo.js): lyrics, waveforms and taps stay on the original's timeline.
+  const keyTempo = new KeyTempo($("key-tempo"), { context, player });
+  const songTime = () => keyTempo.songTime(player.currentTime);
   $("viz-tools").prepend(...modeButtons(viz));
 
   const guide = $("vocal-guide");
@@ -92,6 +96,7 @@ function main() {
     lineCount: () => lyrics.lines.length,
     offsetMs: () => offsetMs,
     stageMode: () => stage.active,
+    keyTempo: () => keyTempo.state,
   });
 
   // ---- Stage ---------------------------------------------------------------
@@ -120,11 +125,12 @@ function main() {
   });
   player.addEventListener("error", ({ detail }) => showError(detail.message));
   player.addEventListener("tick", ({ detail }) => {
-    showLyricsAt(detail.time);
-    waves.setTime(detail.time);
-    if (tapping && tapping.times.length && tapping.times[tapping.times.length - 1] > detail.time) {
+    const time = keyTempo.songTime(detail.time);
+    showLyricsAt(time);
+    waves.setTime(time);
+    if (tapping && tapping.times.length && tapping.times[tapping.times.length - 1] > time) {
       // Taps after a jump back would be out of order: forget those past the new position.
-      while (tapping.times.length && tapping.times[tapping.times.length - 1] > detail.time) tapping.times.pop();
+      while (tapping.times.length && tapping.times[tapping.times.length - 1] > time) tapping.times.pop();
       showTapState();
     }
   });
@@ -162,6 +168,7 @@ function main() {
       if (job.status === "succeeded") {
         start(await loadFinished(job));
         showFinalWaves(job);
+        keyTempo.enable(job);
       }
       else follow(job);
     } catch (err) {
@@ -269,6 +276,7 @@ function main() {
         );
         engine.useFinal(Object.fromEntries(stems.map((stem, i) => [stem.name, buffers[i]])));
         showFinalWaves(done);
+        keyTempo.enable(done);
         problem = "";
         describe();
         player.dispatchEvent(new CustomEvent("duration"));
@@ -321,7 +329,7 @@ function main() {
     $("lrc-delete").hidden = !hasLyrics;
     $("lyrics-empty").hidden = hasLyrics;
     lyrics = new LyricsView(lyricsList, lyricsBox, { lines: data ? data.lines : [], offset_ms: offsetMs });
-    showLyricsAt(player.currentTime);
+    showLyricsAt(songTime());
   }
 
   function showLyricsAt(seconds) {
@@ -439,7 +447,7 @@ function main() {
     offsetMs = clamp(Math.round(Number(value) || 0), -30000, 30000);
     offsetInput.value = String(offsetMs);
     lyrics.setOffset(offsetMs);
-    showLyricsAt(player.currentTime);
+    showLyricsAt(songTime());
     clearTimeout(offsetTimer);
     if (!hasLyrics) return; // saved with the lyrics
     offsetTimer = setTimeout(async () => {
@@ -504,7 +512,7 @@ function main() {
 
   function tap() {
     if (!tapping || tapping.times.length >= tapping.lines.length) return;
-    tapping.times.push(player.currentTime);
+    tapping.times.push(songTime());
     showTapState();
     if (tapping.times.length === tapping.lines.length) finishTapping();
   }

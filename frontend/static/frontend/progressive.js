@@ -16,16 +16,10 @@
 // whole-stem sources start on the same sample, at the same position.
 
 import { api } from "./common.js";
-import { StemPlayer, STEM_RATE } from "./stem-player.js";
+import { onGrid, StemPlayer, STEM_RATE } from "./stem-player.js";
 
 const GUARD = 0.25; // seconds before the ready end at which playback stops to wait
 const RESUME_AHEAD = 3; // seconds that must be ready past the position to play on
-const SWITCH_AHEAD = 0.15; // seconds ahead the final stems take over (time to schedule it)
-
-// Context time rounded to a whole sample, so every source lands on the sample grid.
-function onGrid(seconds, rate) {
-  return Math.ceil(seconds * rate) / rate;
-}
 
 // Where a stem's chunks (sorted by start) stop being contiguous from 0, in seconds.
 function contiguousEnd(list) {
@@ -154,35 +148,12 @@ export class ProgressivePlayer extends StemPlayer {
   // files), so nothing can be heard at the change.
   useFinal(buffers) {
     if (this.final) return;
-    const playing = this.startedAt !== null;
-    const wanted = playing || this.waiting;
-    let at = this.offset;
-    let when = null;
-    if (playing) {
-      when = onGrid(this.context.currentTime + SWITCH_AHEAD, this.context.sampleRate);
-      at = this.offset + (when - this.startedAt);
-      for (const source of this.sources) {
-        source.stop(when);
-        source.onended = () => source.disconnect();
-      }
-    }
-    for (const [name, strip] of this.stems) strip.buffer = buffers[name];
+    const wanted = this.startedAt !== null || this.waiting;
     this.final = true;
     this.waiting = false;
+    this.switchBuffers(buffers); // the chunk sources stop, the whole stems start, on one sample
     this.chunks = new Map(); // the whole stems hold it all now: let the chunks go
-    this.offset = Math.min(at, this.duration);
-    if (playing) {
-      this.sources = [...this.stems.values()].map(({ buffer, gain }) => {
-        const source = this.context.createBufferSource();
-        source.buffer = buffer;
-        source.connect(gain);
-        source.start(when, this.offset);
-        return source;
-      });
-      this.startedAt = when;
-    } else if (wanted) {
-      this.play();
-    }
+    if (wanted && this.startedAt === null) this.play();
     this.onchange();
   }
 }

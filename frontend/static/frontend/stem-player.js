@@ -18,6 +18,15 @@ const LEAD_IN = 0.05; // seconds between scheduling and the first sample, so eve
 export const GLIDE = 0.015;
 // The rate the worker stores every stem at (separation.engines.SAMPLE_RATE).
 export const STEM_RATE = 44100;
+// Seconds ahead a switch to other buffers is scheduled (time to set it up), and how long the
+// master dips on each side of it when the new buffers are other audio (a hard cut clicks).
+export const SWITCH_AHEAD = 0.15;
+const SWITCH_DIP = 0.012;
+
+// Context time rounded to a whole sample, so every source lands on the sample grid.
+export function onGrid(seconds, rate) {
+  return Math.ceil(seconds * rate) / rate;
+}
 
 export const DEFAULT_STRIP = Object.freeze({ gain_db: 0, mute: false, solo: false, pan: 0 });
 
@@ -146,6 +155,44 @@ export class StemPlayer {
     this._stopSources();
     this.offset = Math.min(Math.max(0, seconds), this.duration);
     if (wasPlaying) this.play();
+  }
+
+  // Play other buffers ({name: AudioBuffer}) from now on without stopping: the
+  // current sources stop and the new ones start on one scheduled sample of the
+  // same clock, at map(the position then) in the new buffers (a version at
+  // another tempo has another timeline). Strips, mixer and analyser stay.
+  // `dip`: the new buffers are different audio (another key), so the master
+  // fades out and back in over a few milliseconds around the cut.
+  switchBuffers(buffers, { map = (t) => t, dip = false } = {}) {
+    const playing = this.startedAt !== null;
+    let at = this.offset;
+    let when = null;
+    if (playing) {
+      when = onGrid(this.context.currentTime + SWITCH_AHEAD, this.context.sampleRate);
+      at = this.offset + (when - this.startedAt);
+      for (const source of this.sources) {
+        source.stop(when);
+        source.onended = () => source.disconnect();
+      }
+    }
+    for (const [name, strip] of this.stems) if (buffers[name]) strip.buffer = buffers[name];
+    this.offset = Math.min(Math.max(0, map(at)), this.duration);
+    if (!playing) return;
+    if (dip) {
+      const level = this.master.gain;
+      level.cancelScheduledValues(when - SWITCH_DIP);
+      level.setValueAtTime(1, when - SWITCH_DIP);
+      level.linearRampToValueAtTime(0, when);
+      level.linearRampToValueAtTime(1, when + SWITCH_DIP);
+    }
+    this.sources = [...this.stems.values()].map(({ buffer, gain }) => {
+      const source = this.context.createBufferSource();
+      source.buffer = buffer;
+      source.connect(gain);
+      source.start(when, this.offset);
+      return source;
+    });
+    this.startedAt = when;
   }
 
   _stopSources() {
