@@ -1,7 +1,7 @@
 // The coach's ear: an AudioWorklet processor on the microphone. Every HOP samples
 // it finds the pitch of the last frame (pitch.js, YIN) and posts
-// {type: "pitch", time, midi} to coach.js, `time` being the context time of the
-// frame's middle and `midi` null when nothing is sung. It also posts
+// {type: "pitch", time, midi, seconds} to coach.js: `time` the context time of
+// the frame's middle, `midi` null when nothing is sung, `seconds` the hop. It also posts
 // {type: "onset", time} when a sharp sound follows quiet: the latency
 // calibration's click coming back.
 //
@@ -67,7 +67,7 @@ class PitchProcessor extends AudioWorkletProcessor {
     this.frame.set(this.ring.subarray(0, start), this.size - start);
     const pitch = detectPitch(this.frame, this.rate);
     const time = endTime - this.size / 2 / this.rate;
-    this.port.postMessage({ type: "pitch", time, midi: pitch ? pitch.midi : null });
+    this.port.postMessage({ type: "pitch", time, midi: pitch ? pitch.midi : null, seconds: HOP / this.rate });
   }
 
   listenForClick(peak, blockTime) {
