@@ -36,6 +36,11 @@ def song(tmp_path_factory):
     folder = generate_song(tmp_path_factory.mktemp("coach-song"), seconds=SECONDS, seed=21)
     vocals, rate = sf.read(str(folder / "vocals.wav"), always_2d=True)
     sf.write(str(folder / "silence.wav"), np.zeros_like(vocals), rate, subtype="PCM_16")
+    # A click every 0.7 s (the calibration's own spacing), so each click the page plays is followed by one heard.
+    clicks = np.zeros((rate * 6, 1))
+    for start in np.arange(0.35, 6, 0.7):
+        clicks[int(start * rate) : int(start * rate) + 200] = 0.8
+    sf.write(str(folder / "clicks.wav"), clicks, rate, subtype="PCM_16")
     # Rubber Band keeps the timing and moves every pitch up 3 semitones.
     subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(folder / "vocals.wav")]
@@ -153,6 +158,28 @@ def test_silence_scores_0(live_server, alice, track, song):
         assert sing_to_the_end(page, seek_to_end=True) == 0
         assert Score.objects.get(track=track).score == 0
 
+        # Calibrating in silence hears no click: it says so and keeps the delay it had.
+        page.click("#coach-calibrate")
+        expect(page.locator("#coach-error")).to_contain_text("The coach did not hear the clicks.", timeout=10_000)
+        assert page.evaluate("window.localStorage.getItem('stemroom.coach.latencyMs')") is None
+        expect(page.locator("#coach-latency")).to_have_text("Microphone delay: 0 ms (not calibrated).")
+
+
+def test_the_calibration_measures_the_delay_of_a_click_and_keeps_it_in_this_browser(live_server, alice, track, song):
+    track, job = track
+    with chromium(live_server, "--use-fake-ui-for-media-stream", *FAKE_MIC, f"--use-file-for-fake-audio-capture={song / 'clicks.wav'}") as page:
+        open_coach(page, live_server, alice, track, song)
+        page.click("#coach-calibrate")
+        status = page.locator("#coach-status")
+        expect(status).to_contain_text("saved for this browser", timeout=10_000)
+        stored = page.evaluate("window.localStorage.getItem('stemroom.coach.latencyMs')")
+        assert 0 <= int(stored) <= 700
+        assert f"hears the song {stored} ms late" in status.inner_text()
+        page.reload()
+        page.wait_for_function("() => window.stemroom && window.stemroom.coach")
+        expect(page.locator("#coach-latency")).to_have_text(f"Microphone delay: {stored} ms.")
+        assert page.evaluate("window.stemroom.coach.latency()") == int(stored) / 1000
+
 
 def test_a_denied_microphone_says_so_and_the_player_still_plays(live_server, alice, track, song):
     track, job = track
@@ -167,3 +194,13 @@ def test_a_denied_microphone_says_so_and_the_player_still_plays(live_server, ali
         page.click("#play")
         page.wait_for_function("() => window.stemroom.playing() && window.stemroom.currentTime() > 0.3")
         assert not Score.objects.exists()
+
+        # A key and tempo change (key-tempo.js announces it) moves the bars: 2 semitones up, at half speed.
+        before = page.evaluate("window.stemroom.coach.notes()")
+        page.evaluate(
+            "document.dispatchEvent(new CustomEvent('stemroom:keytempo', {detail: {semitones: 2, tempo: 50}}))"
+        )
+        after = page.evaluate("window.stemroom.coach.notes()")
+        assert [n["midi"] for n in after] == [n["midi"] + 2 for n in before]
+        assert [n["start"] for n in after] == pytest.approx([2 * n["start"] for n in before])
+        assert [n["end"] for n in after] == pytest.approx([2 * n["end"] for n in before])
