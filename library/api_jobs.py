@@ -16,9 +16,9 @@ from rest_framework.response import Response
 
 from accounts.quotas import quota_for
 from platform.api_errors import APIError
-from separation import chunks, services
+from separation import analysis_tasks, chunks, services
 from separation.models import SeparationJob, SeparationRequest, Stem
-from separation.serializers import JobSerializer, StemSerializer
+from separation.serializers import JobSerializer, StemSerializer, analysis_representation
 
 from . import downloads
 from .models import Remix, Track
@@ -121,6 +121,30 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             job = services.retry_request(request.user, job, max_in_flight=quota_for(request.user).max_active_jobs)
         job = visible_job(request.user, job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='Succeeded: {"status", "key", "mode", "tempo", "beats", "notes", "contour"}; '
+                'failed: {"status": "failed", "error"}.',
+            ),
+            202: OpenApiResponse(
+                OpenApiTypes.OBJECT, description='Pending: {"status": "queued"|"running", "progress"}.'
+            ),
+            404: OpenApiResponse(description="No such job, or it has not succeeded."),
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def analysis(self, request, pk=None):
+        """The song's key, tempo, beats and sung melody (separation.analysis), made after the separation."""
+        job = self.get_object()
+        if job.status_as_seen != SeparationJob.Status.SUCCEEDED:
+            raise Http404("The separation has not succeeded, so there is no analysis.")
+        # Jobs that succeeded before analyses existed get theirs now.
+        found = analysis_tasks.start_for(job)
+        body, pending = analysis_representation(found)
+        return Response(body, status=status.HTTP_202_ACCEPTED if pending else status.HTTP_200_OK)
 
     @extend_schema(responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Peaks.")})
     @action(detail=True, methods=["get"], url_path="mixture-peaks", url_name="mixture-peaks")

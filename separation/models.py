@@ -214,3 +214,38 @@ class Stem(models.Model):
 
     def __str__(self):
         return f"{self.name} of {self.job}"
+
+
+class Analysis(BackgroundJob):
+    """What a separated song is made of: its key, tempo and beats, and the sung melody (separation.analysis).
+
+    One per separation job, shared by everyone who may see the job, like its stems. Made
+    after the job's final files exist, so it never delays first sound.
+    """
+
+    TASK = "separation.analysis_tasks.run_analysis"
+    ACTIVITY = "analysing this song"
+    SCRATCH = "analysis"
+    expected_errors = (EngineError,)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.OneToOneField(SeparationJob, on_delete=models.CASCADE, related_name="analysis")
+    key = models.CharField(max_length=2, blank=True, help_text="Tonic, e.g. A or F#.")
+    mode = models.CharField(max_length=5, blank=True, help_text="major or minor.")
+    tempo = models.FloatField(null=True, blank=True, help_text="Beats per minute.")
+    beats = models.JSONField(default=list, blank=True, help_text="Beat times in seconds.")
+    notes = models.JSONField(default=list, blank=True, help_text='Sung notes: [{"start": s, "end": s, "midi": n}].')
+    contour = models.JSONField(
+        default=dict, blank=True, help_text='Sung pitch: {"hop": s, "midi": [float or null, ...]}.'
+    )
+    seconds = models.FloatField(null=True, blank=True, help_text="Seconds the analysis took.")
+
+    class Meta:
+        verbose_name_plural = "analyses"
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="analysis_progress_at_most_100")]
+
+    def __str__(self):
+        return f"Analysis of {self.job} ({self.status})"
+
+    def task_options(self):
+        return {"task_name": f"analyse {self.job.sha256[:12]} {self.pk.hex[:8]}"}

@@ -123,3 +123,21 @@ class SeparationRequestSerializer(serializers.Serializer):
         default="2stems",
         error_messages={"invalid_choice": "Unknown model {input!r}; choose one of: " + ", ".join(MODELS) + "."},
     )
+
+
+def analysis_representation(analysis):
+    """(body, pending) for GET /api/jobs/{id}/analysis/: the result, the failure, or how far it got."""
+    if analysis.status == analysis.Status.SUCCEEDED:
+        return {
+            "status": analysis.status,
+            "key": analysis.key,
+            "mode": analysis.mode,
+            "tempo": analysis.tempo,
+            "beats": analysis.beats,
+            "notes": analysis.notes,
+            "contour": analysis.contour,
+        }, False
+    if analysis.status in analysis.UNFINISHED:
+        return {"status": analysis.status, "progress": analysis.progress}, True
+    # Failed, or cancelled by an administrator: it will not come by waiting.
+    return {"status": "failed", "error": analysis.error or "The analysis was stopped."}, False

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import jobs
+from . import analysis_tasks, jobs
 from .chunks import ChunkStore, delete_tree
 from .engines.base import SAMPLE_RATE
 from .jobs import JobCancelled
@@ -39,6 +39,10 @@ def enqueue(job):
 
 def run_job(job_id):
     jobs.run(SeparationJob, job_id, _separate)
+    # Only now, with every final file stored: the analysis never delays first sound.
+    succeeded = SeparationJob.objects.filter(pk=job_id, status=SeparationJob.Status.SUCCEEDED).first()
+    if succeeded is not None:
+        analysis_tasks.start_for(succeeded)
 
 
 def _separate(job):
