@@ -9,7 +9,6 @@ starts the song at the position the microphone has been open for (coach.js), so 
 and song time agree; the test checks that the page measured them within 30 ms.
 """
 
-import json
 import os
 import subprocess
 from contextlib import contextmanager
@@ -22,6 +21,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from library.ingest import ingest
 from library.models import Lyrics, Score
+from separation.analysis import analyse
+from separation.models import Analysis
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, OVERLAPS_JS, WIDTHS, console_error, finished_stems, screenshot, sign_in
 from tests.eval_songs import generate_song
 
@@ -50,12 +51,20 @@ def song(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def melody(song):
+    """The real analysis (separation.analysis) of the song's stems, run once for the module (~10 s)."""
+    return analyse(song / "vocals.wav", song / "accompaniment.wav")
+
+
 @pytest.fixture
-def track(live_server, alice, song):
+def track(live_server, alice, song, melody):
+    """A split track with lyrics and a finished analysis: its notes are what the coach scores against."""
     upload = SimpleUploadedFile("song.wav", (song / "mixture.wav").read_bytes())
     track = ingest(alice, upload, title="Coached Song", artist="The Testers").track
     job = finished_stems(track, song)
     Lyrics.objects.create(track=track, lrc=(song / "lyrics.lrc").read_text())
+    Analysis.objects.create(job=job, status=Analysis.Status.SUCCEEDED, progress=100, **melody)
     return track, job
 
 
@@ -83,16 +92,8 @@ def chromium(live_server, *args):
     assert not errors, "JavaScript errors:\n" + "\n".join(errors)
 
 
-def serve_melody(page, song):
-    # While the analysis branch is not merged: the song's true melody as the analysis API answers it.
-    notes = [{k: n[k] for k in ("start", "end", "midi")} for n in json.loads((song / "melody.json").read_text())["lead"]]
-    body = json.dumps({"status": "succeeded", "notes": notes})
-    page.route("**/api/jobs/*/analysis/", lambda route: route.fulfill(status=200, content_type="application/json", body=body))
-
-
 def open_coach(page, live_server, alice, track, song):
     sign_in(page, live_server, alice)
-    serve_melody(page, song)
     page.goto(f"/tracks/{track.pk}/karaoke/")
     page.wait_for_function("() => window.stemroom && window.stemroom.ready()")
     page.wait_for_function("() => window.stemroom.coach.notes().length > 0")

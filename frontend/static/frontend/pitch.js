@@ -14,8 +14,9 @@ export const MAX_HZ = 1400;
 // counts if it is below LOOSE_THRESHOLD (YIN's own fallback, bounded so noise stays unvoiced).
 const THRESHOLD = 0.15;
 const LOOSE_THRESHOLD = 0.45;
-// Quieter than this (RMS, full scale 1) is silence or room noise, never singing.
-export const SILENCE_RMS = 0.005;
+// Quieter than this (RMS, full scale 1; -60 dBFS) is silence. Set low on purpose: a held
+// note's quiet end (or its reverb) is still sung, and room noise has no period for YIN to find.
+export const SILENCE_RMS = 0.001;
 
 export function hzToMidi(hz) {
   return 69 + 12 * Math.log2(hz / 440);
