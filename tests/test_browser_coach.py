@@ -23,13 +23,27 @@ from library.ingest import ingest
 from library.models import Lyrics, Score
 from separation.analysis import analyse
 from separation.models import Analysis
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, OVERLAPS_JS, WIDTHS, console_error, finished_stems, screenshot, sign_in
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OVERLAPS_JS,
+    WIDTHS,
+    console_error,
+    finished_stems,
+    screenshot,
+    sign_in,
+)
 from tests.eval_songs import generate_song
 
 pytestmark = pytest.mark.browser
 
 SECONDS = 20
 FAKE_MIC = ["--use-fake-device-for-media-stream"]
+
+
+def microphone_playing(wav):
+    """Chromium flags: a microphone that plays ``wav`` from when the page opens it, allowed without asking."""
+    return ["--use-fake-ui-for-media-stream", *FAKE_MIC, f"--use-file-for-fake-audio-capture={wav}"]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +90,9 @@ def chromium(live_server, *args):
     errors = []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + list(args))
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + list(args)
+            )
             context = browser.new_context(viewport=WIDTHS["1366"], base_url=live_server.url)
             context.set_default_timeout(20_000)
             page = context.new_page()
@@ -119,7 +135,7 @@ def sing_to_the_end(page, *, seek_to_end=False, photograph=False):
 
 def test_singing_the_true_vocals_scores_at_least_90_percent(live_server, alice, track, song):
     track, job = track
-    with chromium(live_server, "--use-fake-ui-for-media-stream", *FAKE_MIC, f"--use-file-for-fake-audio-capture={song / 'vocals.wav'}") as page:
+    with chromium(live_server, *microphone_playing(song / "vocals.wav")) as page:
         open_coach(page, live_server, alice, track, song)
         final = sing_to_the_end(page, photograph=True)
         assert final >= 9000
@@ -146,7 +162,7 @@ def photograph_the_coach(page):
 
 def test_singing_3_semitones_sharp_scores_at_most_40_percent(live_server, alice, track, song):
     track, job = track
-    with chromium(live_server, "--use-fake-ui-for-media-stream", *FAKE_MIC, f"--use-file-for-fake-audio-capture={song / 'sharp.wav'}") as page:
+    with chromium(live_server, *microphone_playing(song / "sharp.wav")) as page:
         open_coach(page, live_server, alice, track, song)
         final = sing_to_the_end(page)
         assert final <= 4000
@@ -154,7 +170,7 @@ def test_singing_3_semitones_sharp_scores_at_most_40_percent(live_server, alice,
 
 def test_silence_scores_0(live_server, alice, track, song):
     track, job = track
-    with chromium(live_server, "--use-fake-ui-for-media-stream", *FAKE_MIC, f"--use-file-for-fake-audio-capture={song / 'silence.wav'}") as page:
+    with chromium(live_server, *microphone_playing(song / "silence.wav")) as page:
         open_coach(page, live_server, alice, track, song)
         assert sing_to_the_end(page, seek_to_end=True) == 0
         assert Score.objects.get(track=track).score == 0
@@ -168,7 +184,7 @@ def test_silence_scores_0(live_server, alice, track, song):
 
 def test_the_calibration_measures_the_delay_of_a_click_and_keeps_it_in_this_browser(live_server, alice, track, song):
     track, job = track
-    with chromium(live_server, "--use-fake-ui-for-media-stream", *FAKE_MIC, f"--use-file-for-fake-audio-capture={song / 'clicks.wav'}") as page:
+    with chromium(live_server, *microphone_playing(song / "clicks.wav")) as page:
         open_coach(page, live_server, alice, track, song)
         page.click("#coach-calibrate")
         status = page.locator("#coach-status")
