@@ -15,7 +15,7 @@ export const TOLERANCE = { easy: 2, medium: 1, hard: 0.5 };
 export const MAX_SCORE = 10000;
 const NOTE_POINTS = 9000;
 const LINE_BONUS = MAX_SCORE - NOTE_POINTS;
-const NOTE_WHOLE = 0.9;
+export const NOTE_WHOLE = 0.9;
 // Without lyrics, a rest this long between notes ends a line.
 const LINE_BREAK_REST = 1.0;
 const LRC_SLACK = 0.05;

@@ -19,10 +19,11 @@
 // timeline and key, so a change mid-song keeps what was sung.
 
 import { api, clamp } from "./common.js";
-import { MAX_SCORE, Scorecard, TOLERANCE } from "./coach-scoring.js";
+import { MAX_SCORE, NOTE_WHOLE, Scorecard, TOLERANCE } from "./coach-scoring.js";
 
 const LATENCY_KEY = "stemroom.coach.latencyMs";
 const ANALYSIS_POLL_MS = 2000;
+const MIC_WAIT_MS = 5000; // for the microphone's first sound after it opens
 const WINDOW_BEFORE = 2; // seconds of song shown behind the now line
 const WINDOW_AFTER = 6;
 const TRAIL_SECONDS = WINDOW_BEFORE + 0.5;
@@ -64,7 +65,7 @@ export function startCoach({ context, player, root }) {
     saved: null,
     best: null,
     lastLine: -1,
-    onsets: [],
+    onsets: null, // the sharp sounds heard while calibrating
   };
 
   function message(text, { error = false } = {}) {
@@ -215,16 +216,24 @@ export function startCoach({ context, player, root }) {
     } catch (err) {
       throw new Error(MESSAGES[err.name] || `The microphone could not be opened (${err.message}); the player works without it.`);
     }
-    await context.audioWorklet.addModule(new URL("./pitch-worklet.js", import.meta.url));
-    const source = context.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(context, "stemroom-pitch", { numberOfOutputs: 1 });
+    let source;
+    let node;
+    try {
+      await context.audioWorklet.addModule(new URL("./pitch-worklet.js", import.meta.url));
+      // Browsers that cannot resample a microphone into the player's 44.1 kHz context refuse here.
+      source = context.createMediaStreamSource(stream);
+      node = new AudioWorkletNode(context, "stemroom-pitch", { numberOfOutputs: 1 });
+    } catch (err) {
+      stream.getTracks().forEach((track) => track.stop());
+      throw new Error(`This browser cannot listen to the microphone here (${err.message}); the player works without it.`);
+    }
     const started = new Promise((resolve) => {
       node.port.onmessage = ({ data }) => {
         if (data.type === "start") {
           state.micOrigin = data.time;
           resolve(data.time);
         } else if (data.type === "pitch") onPitch(data);
-        else if (data.type === "onset") state.onsets.push(data.time);
+        else if (data.type === "onset" && state.onsets) state.onsets.push(data.time);
       };
     });
     // The node only runs when something pulls it; its output is silence.
@@ -262,7 +271,12 @@ export function startCoach({ context, player, root }) {
       let from = 0;
       if (firstTime) {
         // The song's clock starts with the microphone's first sample.
-        const origin = await mic.started;
+        const origin = await Promise.race([
+          mic.started,
+          new Promise((_, fail) =>
+            setTimeout(() => fail(new Error("The microphone sends no sound. Check it is plugged in and not muted.")), MIC_WAIT_MS),
+          ),
+        ]);
         from = Math.max(0, context.currentTime + (engine().leadIn || 0) - origin);
       }
       player.seek(from);
@@ -335,6 +349,7 @@ export function startCoach({ context, player, root }) {
     } catch (err) {
       message(err.message, { error: true });
     } finally {
+      state.onsets = null;
       button.disabled = false;
     }
   }
@@ -375,7 +390,7 @@ export function startCoach({ context, player, root }) {
       if (note.held > 0) {
         g.fillStyle = "#22c3a6";
         g.beginPath();
-        g.roundRect(left, y(note.midi) - bar / 2, Math.min(length, (length * note.held) / (note.end - note.start) / 0.9), bar, bar / 2);
+        g.roundRect(left, y(note.midi) - bar / 2, Math.min(length, (length * note.held) / (note.end - note.start) / NOTE_WHOLE), bar, bar / 2);
         g.fill();
       }
     }
@@ -421,7 +436,6 @@ export function startCoach({ context, player, root }) {
     if (state.running) {
       newCard();
       message(`Difficulty changed: the score starts again. Sing along: ${difficultyText()}.`);
-      state.running = player.playing;
     }
   });
   player.addEventListener("tick", draw);
