@@ -9,7 +9,6 @@ starts the song at the position the microphone has been open for (coach.js), so 
 and song time agree; the test checks that the page measured them within 30 ms.
 """
 
-import os
 import subprocess
 from contextlib import contextmanager
 
@@ -17,19 +16,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from library.ingest import ingest
 from library.models import Lyrics, Score
 from separation.analysis import analyse
 from separation.models import Analysis
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     OVERLAPS_JS,
     WIDTHS,
     console_error,
     finished_stems,
+    launch_chromium,
     screenshot,
     sign_in,
 )
@@ -85,26 +83,14 @@ def track(live_server, alice, song, melody):
 @contextmanager
 def chromium(live_server, *args):
     """A page in its own Chromium launched with ``args``; it fails the test on any JavaScript error."""
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     errors = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + list(args)
-            )
-            context = browser.new_context(viewport=WIDTHS["1366"], base_url=live_server.url)
-            context.set_default_timeout(20_000)
-            page = context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if console_error(msg) else None)
-            yield page
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launch_chromium(*args) as browser:
+        context = browser.new_context(viewport=WIDTHS["1366"], base_url=live_server.url)
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if console_error(msg) else None)
+        yield page
     assert not errors, "JavaScript errors:\n" + "\n".join(errors)
 
 
