@@ -160,7 +160,7 @@ def remix_karaoke(request, pk):
         "back_url": reverse("remix", args=[remix.pk]),
         "separations_url": reverse("remix-separations", args=[remix.pk]),
         "lyrics_url": reverse("remix-lyrics", args=[remix.pk]),
-        # A fork has no track of its own to keep scores on: the coach scores, nothing is saved.
+        # No scores_url: a fork has no track of its own to keep scores on; the coach scores, nothing is saved.
         "difficulties": Score.Difficulty.choices,
     }
     return render(request, "frontend/karaoke.html", context)

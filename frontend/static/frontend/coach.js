@@ -80,11 +80,16 @@ export function startCoach({ context, player, root }) {
     const jobs = await api(root.dataset.separations);
     const job = jobs.find((j) => j.status === "succeeded" && (j.model || "2stems") === "2stems");
     if (!job) throw new Error("The coach scores a song once it is split into stems and its melody is learned.");
-    let analysis = await api(`/api/jobs/${job.id}/analysis/`);
+    const analysed = () =>
+      api(`/api/jobs/${job.id}/analysis/`).catch((err) => {
+        if (err.status === 404) throw new Error("The coach has no melody for this song here: it is learned when the song is split.");
+        throw err;
+      });
+    let analysis = await analysed();
     while (analysis.status === "queued" || analysis.status === "running") {
       message(`Learning the melody… ${analysis.progress || 0}%`);
       await new Promise((done) => setTimeout(done, ANALYSIS_POLL_MS));
-      analysis = await api(`/api/jobs/${job.id}/analysis/`);
+      analysis = await analysed();
     }
     if (analysis.status === "failed") throw new Error(`The melody could not be learned: ${analysis.error}`);
     if (!analysis.notes || !analysis.notes.length) throw new Error("No sung notes were found in this song's vocals.");
