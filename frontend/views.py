@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from library.downloads import RENDITIONS
 from library.ingest import IngestError, ingest
-from library.models import Remix, Track
+from library.models import Remix, Score, Track
 from library.upload_handlers import upload_error
 from platform.throttling import UPLOADS
 from separation import analysis_tasks
@@ -161,6 +161,8 @@ def karaoke(request, pk):
         "back_url": reverse("track", args=[track.pk]),
         "separations_url": reverse("track-separations", args=[track.pk]),
         "lyrics_url": reverse("track-lyrics", args=[track.pk]),
+        "scores_url": reverse("track-scores", args=[track.pk]),
+        "difficulties": Score.Difficulty.choices,
     }
     return render(request, "frontend/karaoke.html", context)
 
@@ -180,6 +182,8 @@ def remix_karaoke(request, pk):
         "back_url": reverse("remix", args=[remix.pk]),
         "separations_url": reverse("remix-separations", args=[remix.pk]),
         "lyrics_url": reverse("remix-lyrics", args=[remix.pk]),
+        # No scores_url: a fork has no track of its own to keep scores on; the coach scores, nothing is saved.
+        "difficulties": Score.Difficulty.choices,
     }
     return render(request, "frontend/karaoke.html", context)
 

@@ -20,6 +20,7 @@ from .api_jobs import too_many_jobs_as_429
 from .ingest import IngestError, ingest
 from .lyrics_api import LyricsSerializer, lrc_from_upload
 from .models import Lyrics, Track
+from .scores_api import SavedScoreSerializer, ScoreSerializer, ScoresSerializer, save_score, scores_of
 from .serializers import TrackSerializer, TrackUploadSerializer
 from .streaming import ranged_file_response
 from .upload_handlers import upload_error
@@ -175,6 +176,19 @@ class TrackViewSet(viewsets.ModelViewSet):
                 max_in_flight=quota_for(request.user).max_active_jobs,
             )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+    @extend_schema(methods=["GET"], responses=ScoresSerializer)
+    @extend_schema(methods=["POST"], request=ScoreSerializer, responses={201: SavedScoreSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="scores", url_name="scores")
+    def scores(self, request, pk=None):
+        """The karaoke coach's scores: POST one (``score`` 0-10000, ``difficulty``); GET the personal bests."""
+        track = self.get_object()
+        if request.method == "GET":
+            return Response(ScoresSerializer(scores_of(track)).data)
+        sung = ScoreSerializer(data=request.data)
+        sung.is_valid(raise_exception=True)
+        saved = save_score(track, sung.validated_data)
+        return Response(SavedScoreSerializer(saved).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=LyricsSerializer)
     @extend_schema(methods=["PUT", "PATCH"], request=LyricsSerializer, responses=LyricsSerializer)

@@ -185,6 +185,46 @@ class Lyrics(models.Model):
         return f"Lyrics of {self.track}"
 
 
+class ScoreQuerySet(models.QuerySet):
+    def personal_bests(self):
+        """The highest score at each difficulty, as {"easy": 8412 | None, ...}."""
+        best = dict(self.values_list("difficulty").annotate(best=models.Max("score")).values_list("difficulty", "best"))
+        return {difficulty: best.get(difficulty) for difficulty in Score.Difficulty.values}
+
+
+class Score(models.Model):
+    """One sung performance of a track, scored by the karaoke coach (frontend/coach.js).
+
+    A track belongs to one person, so its scores are theirs: the personal best is the
+    highest score on the track at the difficulty it was sung at.
+    """
+
+    MAX = 10_000
+
+    class Difficulty(models.TextChoices):
+        # Tolerance in semitones either side of the note, as UltraStar Deluxe and Performous judge.
+        EASY = "easy", "Easy (±2 semitones)"
+        MEDIUM = "medium", "Medium (±1 semitone)"
+        HARD = "hard", "Hard (±½ semitone)"
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="scores")
+    score = models.PositiveIntegerField(help_text="0 to 10,000, as UltraStar scores a song.")
+    difficulty = models.CharField(max_length=6, choices=Difficulty)
+    sung_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sung_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__lte=10_000), name="score_at_most_10000"),
+        ]
+        indexes = [models.Index(fields=["track", "difficulty", "-score"], name="score_track_best")]
+
+    def __str__(self):
+        return f"{self.score} on {self.track} ({self.difficulty})"
+
+
 def default_token():
     # 32 bytes from the OS CSPRNG: 256 bits, far past guessing.
     return secrets.token_urlsafe(32)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +93,9 @@ OVERLAPS_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module", name="browser")
-def browser_fixture():
+@contextmanager
+def launch_chromium(*extra_args):
+    """Debian's Chromium under Playwright, launched with CHROMIUM_ARGS and ``extra_args``."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: run make test, which installs it")
     from playwright.sync_api import sync_playwright
@@ -104,7 +106,9 @@ def browser_fixture():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+            )
             yield chromium
             chromium.close()
     finally:
@@ -112,6 +116,12 @@ def browser_fixture():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture():
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(name="page")

@@ -67,6 +67,7 @@ SONG_THROUGH_REMIX = {"remix-cover", "remix-lyrics", "remix-separations"}
 # Object routes: which object of a subject fills ``pk``.
 OBJECT_ROUTES = {
     "track": {"track-detail", "track-audio", "track-cover", "track-peaks", "track-lyrics", "track-separations"}
+    | {"track-scores"}
     | {"track-stems-zip"}
     | {"track", "karaoke", "track-delete"},
     "job": {"job-detail", "job-cancel", "job-retry", "job-mixture-peaks", "job-chunks", "job-chunk", "job-analysis"}

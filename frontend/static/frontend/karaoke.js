@@ -9,6 +9,7 @@
 // yet gets a Split button that starts the job and plays as soon as it can.
 
 import { api, clamp, el, formatTime, JOB_ACTIVE } from "./common.js";
+import { startCoach } from "./coach.js";
 import { askToConfirm } from "./confirm-dialog.js";
 import { KeyTempo } from "./key-tempo.js";
 import { LyricsView } from "./lyrics.js";
@@ -71,6 +72,7 @@ function main() {
   let tapping = null; // {lines: [...], times: [...]} while the tap-to-sync editor runs
 
   const engine = () => player.engine;
+  const coach = startCoach({ context, player, root });
 
   // A read-only handle for tests and the curious (browser console).
   window.stemroom = Object.freeze({
@@ -97,6 +99,7 @@ function main() {
     offsetMs: () => offsetMs,
     stageMode: () => stage.active,
     keyTempo: () => keyTempo.state,
+    coach,
   });
 
   // ---- Stage ---------------------------------------------------------------
