@@ -98,6 +98,10 @@ def test_s3_a_song_goes_from_upload_through_a_worker_to_signed_streams_and_is_de
     assert flac.headers["Content-Type"] == "audio/flac"
     assert flac.headers["Content-Disposition"] == content_disposition("The Testers – Morning Tune (vocals).flac")
     assert flac.content == s3.read(stem.lossless.name)
+    # A WAV is decoded from the bucket's FLAC while it is sent.
+    wav = alice_api.get(f"/api/stems/{stem.pk}/audio/?rendition=wav")
+    assert wav.status_code == 200
+    assert b"".join(wav.streaming_content)[:4] == b"RIFF"
     # The zip of all stems streams from the bucket through the app.
     archive = alice_api.get(f"/api/tracks/{track['id']}/stems-zip/")
     with zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))) as zipped:
