@@ -69,10 +69,10 @@ class S3MediaStorage(S3Storage):
 
     def download(self, name, target):
         """Copy the object into a local file (a worker's scratch folder)."""
-        with open(target, "wb") as out:
-            body = self.bucket.Object(self.key(name)).get()["Body"]
-            try:
+        body = self.bucket.Object(self.key(name)).get()["Body"]
+        try:
+            with open(target, "wb") as out:
                 shutil.copyfileobj(body, out, 1024 * 1024)
-            finally:
-                body.close()
+        finally:
+            body.close()
         return target

@@ -280,16 +280,24 @@ if STORAGE == "s3":
 
 
 def _bucket_origin():
-    """The scheme://host browsers fetch signed URLs from, for the Content-Security-Policy."""
+    """The scheme://host browsers fetch signed URLs from, for the Content-Security-Policy: taken
+    from a URL signed as the storage signs them (AWS's host naming varies by region and style).
+    Signing sends no request; placeholder keys give the same host."""
     from urllib.parse import urlsplit
 
-    if S3_PUBLIC_ENDPOINT_URL:
-        url = urlsplit(S3_PUBLIC_ENDPOINT_URL)
-        host = url.netloc if S3_PATH_STYLE else f"{S3_BUCKET}.{url.netloc}"
-        return f"{url.scheme}://{host}"
-    if S3_PATH_STYLE:
-        return f"https://s3.{S3_REGION}.amazonaws.com"
-    return f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com https://{S3_BUCKET}.s3.amazonaws.com"
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "s3",
+        region_name=S3_REGION,
+        endpoint_url=S3_PUBLIC_ENDPOINT_URL or None,
+        aws_access_key_id="origin",
+        aws_secret_access_key="origin",
+        config=Config(s3={"addressing_style": "path" if S3_PATH_STYLE else "virtual"}, signature_version="s3v4"),
+    )
+    url = urlsplit(client.generate_presigned_url("get_object", Params={"Bucket": S3_BUCKET, "Key": "x"}))
+    return f"{url.scheme}://{url.netloc}"
 
 
 MEDIA_ORIGIN = _bucket_origin() if STORAGE == "s3" else ""
