@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# moto's S3 server for the STORAGE=s3 tests, in its own venv (requirements-s3-server.txt says why).
+S3_SERVER_STAMP := .venv-s3-server/.installed
 
 .PHONY: run test setup system system-test lint format bench-upload clean
 
@@ -12,7 +14,7 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve
 
-test: setup system-test
+test: setup system-test $(S3_SERVER_STAMP)
 	bash scripts/test.sh
 
 # The real Spleeter 2stems weights, offline once cached (var/models, var/cache).
@@ -26,6 +28,11 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+$(S3_SERVER_STAMP): requirements-s3-server.txt
+	$(PYTHON) -m venv .venv-s3-server
+	.venv-s3-server/bin/python -m pip install --quiet -r requirements-s3-server.txt
+	touch $(S3_SERVER_STAMP)
 
 # System pieces: ffmpeg to run; Chromium, PostgreSQL and espeak-ng (test songs) to test.
 system:
@@ -46,4 +53,4 @@ bench-upload: setup
 	$(PY) bench/upload.py --runs 9
 
 clean:
-	rm -rf $(VENV) var/test-artifacts
+	rm -rf $(VENV) .venv-s3-server var/test-artifacts

@@ -189,7 +189,9 @@ class JobViewSet(KeyTempoActions, mixins.ListModelMixin, mixins.RetrieveModelMix
         except FileNotFoundError:
             raise Http404("No such chunk.") from None  # swept, or the job restarted, just now
         # A chunk's samples never change (a restarted run makes the same ones): cache for good.
-        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        # Not a redirect to a signed URL (STORAGE=s3), though: that URL expires in minutes.
+        if response.status_code != 302:
+            response["Cache-Control"] = "private, max-age=31536000, immutable"
         return response
 
 

@@ -7,6 +7,9 @@ compression since audio does not shrink), so neither is ever held whole in memor
 disk. Both have an exact Content-Length: the WAV's from the FLAC's frame count, the zip's
 from its entries' sizes, so a browser shows real progress.
 
+With STORAGE=s3 a FLAC or MP3 download is a redirect to a signed URL that names the file,
+and the zip's entries stream from the bucket while it is sent.
+
 Names are "Artist – Title (vocals).flac": ``vocals.flac`` from two songs would collide
 in a downloads folder. They go in Content-Disposition twice: ``filename*`` (RFC 5987,
 UTF-8, what every current browser uses) and a plain-ASCII ``filename`` for the rest.
@@ -20,7 +23,9 @@ import soundfile
 from django.http import StreamingHttpResponse
 from zipstream import ZIP_STORED, ZipStream
 
-from .streaming import CHUNK, content_disposition
+from platform.storage import read_chunks
+
+from .streaming import CHUNK, content_disposition, signed_redirect
 
 RENDITIONS = ("flac", "wav", "mp3")
 # Characters no common file system accepts in a name, and control characters.
@@ -89,9 +94,7 @@ def wav_chunks(fieldfile):
 
 
 def file_chunks(fieldfile):
-    with fieldfile.storage.open(fieldfile.name, "rb") as source:
-        while chunk := source.read(CHUNK):
-            yield chunk
+    return read_chunks(fieldfile.storage, fieldfile.name, CHUNK)
 
 
 def stem_source(stem, rendition):
@@ -99,11 +102,13 @@ def stem_source(stem, rendition):
     if rendition == "wav":
         return wav_chunks(stem.lossless), wav_size(stem.lossless), "wav", "audio/wav"
     field = stem.lossless if rendition == "flac" else stem.compressed
-    ext = extension(field)
-    content_type = {"flac": "audio/flac", "mp3": "audio/mpeg", "m4a": "audio/mp4", "ogg": "audio/ogg"}.get(
-        ext, "application/octet-stream"
+    return file_chunks(field), field.storage.size(field.name), extension(field), _content_type(field)
+
+
+def _content_type(field):
+    return {"flac": "audio/flac", "mp3": "audio/mpeg", "m4a": "audio/mp4", "ogg": "audio/ogg"}.get(
+        extension(field), "application/octet-stream"
     )
-    return file_chunks(field), field.storage.size(field.name), ext, content_type
 
 
 def attachment_response(chunks, size, content_type, name):
@@ -115,6 +120,15 @@ def attachment_response(chunks, size, content_type, name):
 
 
 def stem_download(stem, rendition, song):
+    if rendition != "wav" and hasattr(stem.lossless.storage, "signed_url"):
+        # A stored file in a bucket (STORAGE=s3): the bucket sends it, under the song's name.
+        field = stem.lossless if rendition == "flac" else stem.compressed
+        return signed_redirect(
+            field.storage,
+            field.name,
+            content_type=_content_type(field),
+            download_name=file_name(song, extension(field), stem.name),
+        )
     chunks, size, ext, content_type = stem_source(stem, rendition)
     return attachment_response(chunks, size, content_type, file_name(song, ext, stem.name))
 

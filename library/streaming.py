@@ -3,13 +3,16 @@
 ``<audio>`` seeks by asking for byte ranges; without ``206 Partial Content`` a
 browser can only play from the start. One range per request is what browsers
 send; a multi-range request gets the whole file (RFC 9110 allows that).
+
+Media in a bucket (STORAGE=s3) is not proxied: the view redirects to a URL the bucket
+signed for a few minutes, and the bucket serves the ranges.
 """
 
 import re
 import unicodedata
 from urllib.parse import quote
 
-from django.http import FileResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 
 CHUNK = 256 * 1024
 ASCII_LOOKALIKES = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": "'", "”": "'", "…": "..."})
@@ -68,8 +71,24 @@ def content_disposition(name):
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def signed_redirect(storage, name, *, content_type, download_name=None):
+    """302 to a short-lived signed URL of a bucket (STORAGE=s3): the bucket answers Range itself.
+
+    Only ever called once the view has checked permission; the redirect itself must not be
+    cached, or a browser would follow it after the URL expired.
+    """
+    disposition = content_disposition(download_name) if download_name else None
+    response = HttpResponseRedirect(
+        storage.signed_url(name, content_type=content_type, content_disposition=disposition)
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def ranged_file_response(request, fieldfile, *, content_type, download_name=None, etag=None):
     storage = fieldfile.storage
+    if hasattr(storage, "signed_url"):
+        return signed_redirect(storage, fieldfile.name, content_type=content_type, download_name=download_name)
     size = storage.size(fieldfile.name)
     wanted = parse_range(request.headers.get("Range"), size)
     if_range = request.headers.get("If-Range")

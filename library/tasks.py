@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from platform.storage import local_copy
 from separation import jobs
 
 from . import mixing
@@ -35,7 +36,11 @@ def _render(mixdown):
     work = Path(tempfile.mkdtemp(prefix=mixdown.scratch_prefix, dir=settings.FILE_UPLOAD_TEMP_DIR))
     stored = []
     try:
-        stems = {stem.name: stem.lossless.path for stem in mixdown.remix.job.stems.all()}
+        # Copied into the scratch folder when they live in a bucket (STORAGE=s3).
+        stems = {
+            stem.name: local_copy(stem.lossless.storage, stem.lossless.name, work / f"stem-{stem.name}.flac")
+            for stem in mixdown.remix.job.stems.all()
+        }
         flac, mp3 = work / "mix.flac", work / "mix.mp3"
         mixing.render(stems, mixdown.stems, flac, mp3)
         names = {}

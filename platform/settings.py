@@ -234,6 +234,75 @@ STORAGES = {
 # authorizing view (library.streaming). MEDIA_URL stays unset on purpose.
 MEDIA_ROOT = VAR_DIR / "media"
 
+# --- Media in an S3-compatible bucket (issue 13): STORAGE=s3 ---
+# Uploads, covers, stems, chunks, peaks and mixdowns then live in S3_BUCKET, private;
+# the authorizing views answer with a redirect to a URL signed for S3_SIGNED_URL_SECONDS
+# (platform.s3_storage), and workers copy what they read into their scratch folder.
+STORAGE = env_str("STORAGE", "local")
+if STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"STORAGE must be 'local' or 's3', got {STORAGE!r}")
+S3_BUCKET = env_str("S3_BUCKET")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")  # empty: AWS itself
+# Where browsers reach the bucket, when not at S3_ENDPOINT_URL (compose: the web container
+# says http://storage:9000, browsers the published address).
+S3_PUBLIC_ENDPOINT_URL = env_str("S3_PUBLIC_ENDPOINT_URL") or S3_ENDPOINT_URL
+S3_REGION = env_str("S3_REGION", "us-east-1")
+S3_SIGNED_URL_SECONDS = env_int("S3_SIGNED_URL_SECONDS", 300)
+# MinIO and most self-hosted servers want path-style URLs (http://host/bucket/key).
+S3_PATH_STYLE = env_bool("S3_PATH_STYLE", bool(S3_ENDPOINT_URL))
+if STORAGE == "s3":
+    if not S3_BUCKET:
+        raise ImproperlyConfigured("STORAGE=s3 needs S3_BUCKET (and S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY)")
+    if S3_SIGNED_URL_SECONDS < 1:
+        raise ImproperlyConfigured("S3_SIGNED_URL_SECONDS must be at least 1")
+    STORAGES["default"] = {
+        "BACKEND": "platform.s3_storage.S3MediaStorage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "public_endpoint_url": S3_PUBLIC_ENDPOINT_URL or None,
+            "region_name": S3_REGION,
+            # Empty: boto3's own chain (AWS_* variables, an instance role).
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "addressing_style": "path" if S3_PATH_STYLE else "virtual",
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": S3_SIGNED_URL_SECONDS,
+            # No ACL header: objects stay as private as the bucket's default.
+            "default_acl": None,
+            # Django's rule, not S3's default: a taken name gets a new one, never overwritten.
+            "file_overwrite": False,
+            # Files read back (a WAV download's FLAC) spill to disk past this, not to memory.
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
+
+
+def _bucket_origin():
+    """The scheme://host browsers fetch signed URLs from, for the Content-Security-Policy: taken
+    from a URL signed as the storage signs them (AWS's host naming varies by region and style).
+    Signing sends no request; placeholder keys give the same host."""
+    from urllib.parse import urlsplit
+
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "s3",
+        region_name=S3_REGION,
+        endpoint_url=S3_PUBLIC_ENDPOINT_URL or None,
+        aws_access_key_id="origin",
+        aws_secret_access_key="origin",
+        config=Config(s3={"addressing_style": "path" if S3_PATH_STYLE else "virtual"}, signature_version="s3v4"),
+    )
+    url = urlsplit(client.generate_presigned_url("get_object", Params={"Bucket": S3_BUCKET, "Key": "x"}))
+    return f"{url.scheme}://{url.netloc}"
+
+
+MEDIA_ORIGIN = _bucket_origin() if STORAGE == "s3" else ""
+# --- end media in a bucket ---
+
 # Uploads always stream to a temp file next to the media folder, so the final
 # move into storage is an atomic rename on the same filesystem.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
@@ -422,9 +491,10 @@ CONTENT_SECURITY_POLICY = env_str(
             "script-src 'self'",
             "style-src 'self'",
             "style-src-attr 'unsafe-inline'",
-            "img-src 'self' data: blob:",
-            "media-src 'self' blob:",
-            "connect-src 'self'",
+            # Signed bucket URLs (STORAGE=s3): the views redirect audio, peaks, chunks and covers there.
+            f"img-src 'self' data: blob: {MEDIA_ORIGIN}".rstrip(),
+            f"media-src 'self' blob: {MEDIA_ORIGIN}".rstrip(),
+            f"connect-src 'self' {MEDIA_ORIGIN}".rstrip(),
             "worker-src 'self' blob:",
             "font-src 'self'",
             "object-src 'none'",

@@ -6,9 +6,16 @@ first sound; jobs that succeeded before analyses existed get one on first reques
 """
 
 import logging
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+
+from platform.storage import local_copy
 
 from . import jobs
 from .models import Analysis, SeparationJob
@@ -38,18 +45,27 @@ def run_analysis(analysis_id):
 def _analyse(analysis):
     from .analysis import analyse
 
-    stems = {stem.name: stem.lossless.path for stem in analysis.job.stems.all()}
-    vocals = stems.pop("vocals")
-    # 2stems has one accompaniment; 4stems and 5stems are summed from the other stems.
-    accompaniment = stems.pop("accompaniment", None) or sorted(stems.values())
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=analysis.scratch_prefix, dir=settings.FILE_UPLOAD_TEMP_DIR))
+    try:
+        # The stems themselves on local disk; a scratch copy when they live in a bucket.
+        stems = {
+            stem.name: local_copy(default_storage, stem.lossless.name, work / f"{stem.name}.flac")
+            for stem in analysis.job.stems.all()
+        }
+        vocals = stems.pop("vocals")
+        # 2stems has one accompaniment; 4stems and 5stems are summed from the other stems.
+        accompaniment = stems.pop("accompaniment", None) or sorted(stems.values())
 
-    def on_progress(fraction):
-        if not analysis.report_progress(round(99 * fraction)):
-            raise jobs.JobCancelled()
+        def on_progress(fraction):
+            if not analysis.report_progress(round(99 * fraction)):
+                raise jobs.JobCancelled()
 
-    started = time.monotonic()
-    result = analyse(vocals, accompaniment, on_progress=on_progress)
-    seconds = time.monotonic() - started
+        started = time.monotonic()
+        result = analyse(vocals, accompaniment, on_progress=on_progress)
+        seconds = time.monotonic() - started
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if not analysis.mark_succeeded(
         key=result["key"],
         mode=result["mode"],

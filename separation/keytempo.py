@@ -28,6 +28,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from platform.storage import local_copy
+
 from . import jobs
 from .audio import BROWSER_CODEC_ARGS
 from .engines.base import EngineError
@@ -113,7 +115,10 @@ def _render(version):
     duration = max(stem.duration for stem in stems.values()) * 100 / version.tempo
     try:
         outputs = render_stems(
-            {name: _local_copy(stem.lossless, work) for name, stem in stems.items()},
+            {
+                name: local_copy(default_storage, stem.lossless.name, work / f"source-{name}.flac")
+                for name, stem in stems.items()
+            },
             work,
             semitones=version.semitones,
             tempo=version.tempo,
@@ -138,16 +143,6 @@ def _render(version):
 def _report(version, fraction):
     if not version.report_progress(round(99 * fraction)):
         raise jobs.JobCancelled()
-
-
-def _local_copy(fieldfile, work):
-    try:
-        return Path(fieldfile.path)
-    except NotImplementedError:  # remote storage (S3): fetch it first
-        target = work / f"source-{Path(fieldfile.name).name}"
-        with fieldfile.open("rb") as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
-        return target
 
 
 def rubberband_filter(stem, semitones, tempo):

@@ -5,7 +5,6 @@ every kind of background job; this module holds only what separating does.
 """
 
 import logging
-import shutil
 import tempfile
 import time
 from datetime import timedelta
@@ -17,6 +16,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from platform.storage import local_copy
 
 from . import analysis_tasks, jobs
 from .chunks import ChunkStore, delete_tree
@@ -85,7 +86,8 @@ def _run(job, stored, chunks):
     ) as scratch:
         work_dir = Path(scratch)
         started = time.monotonic()
-        source = default_storage.path(job.source) if _is_local() else _fetch(job.source, work_dir)
+        # From a bucket (STORAGE=s3), a copy in the scratch folder: workers share no disk.
+        source = local_copy(default_storage, job.source, work_dir / ("source" + Path(job.source).suffix))
         # No more than the stored (decoded) length, +1 s: audio that goes on past it fails
         # the job instead of keeping a worker busy for hours.
         limit = {"max_seconds": job.source_seconds + 1} if job.source_seconds is not None else {}
@@ -150,21 +152,6 @@ def remove_expired_chunks(now=None):
     if removed:
         logger.info("Removed the progressive chunks of %d finished job(s)", removed)
     return removed
-
-
-def _is_local():
-    try:
-        default_storage.path("x")
-        return True
-    except NotImplementedError:
-        return False
-
-
-def _fetch(name, work_dir):
-    target = work_dir / ("source" + Path(name).suffix)
-    with default_storage.open(name, "rb") as src, open(target, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
-    return target
 
 
 def _store(name, path):

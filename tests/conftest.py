@@ -5,8 +5,8 @@ from rest_framework.test import APIClient
 
 from tests.audio_files import make_audio
 
-# The real django-q2 worker cluster fixture.
-pytest_plugins = ["tests.workers"]
+# The real django-q2 worker cluster fixture, and the real S3 server for STORAGE=s3.
+pytest_plugins = ["tests.workers", "tests.s3_server"]
 
 
 @pytest.fixture(autouse=True)

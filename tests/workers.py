@@ -44,7 +44,13 @@ class Cluster:
 
 
 @pytest.fixture
-def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path):
+def worker_env():
+    """More environment for the worker cluster: a test module overrides this (the S3 tests do)."""
+    return {}
+
+
+@pytest.fixture
+def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path, worker_env):
     var = tmp_path / "worker-var"
     env = {
         **os.environ,
@@ -55,6 +61,7 @@ def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path):
         "SEPARATION_STALE_SECONDS": "10",
         "Q_WORKERS": "1",
         "LOG_LEVEL": "INFO",
+        **worker_env,
     }
     # The worker must read and write the same media and temp folders as this test.
     var.mkdir()
