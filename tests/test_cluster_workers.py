@@ -62,11 +62,15 @@ def host_of(job):
 
 def wait_for_clusters(count, clusters):
     def alive():
+        for cluster in clusters:
+            assert cluster.process.poll() is None, cluster.output()
         return monitoring.workers()["clusters_alive"] >= count
 
-    for cluster in clusters:
-        assert cluster.process.poll() is None, cluster.output()
-    wait_for(alive, 60, f"{count} live clusters", cluster=clusters[0])
+    try:
+        wait_for(alive, 120, f"{count} live clusters")
+    except AssertionError as exc:
+        logs = "\n".join(f"--- cluster {n} ---\n{c.output()}" for n, c in enumerate(clusters))
+        raise AssertionError(f"{exc}\n{monitoring.workers()}\n{logs}") from None
 
 
 @pytest.fixture
@@ -147,38 +151,42 @@ def test_cluster_health_command_sees_only_a_live_cluster_on_this_host(two_machin
 
 
 @pytest.fixture(scope="module")
-def two_second_songs(tmp_path_factory):
-    return [generate_song(tmp_path_factory.mktemp(f"s{seed}"), seconds=2, seed=seed) for seed in (31, 32)]
+def short_songs(tmp_path_factory):
+    return [generate_song(tmp_path_factory.mktemp(f"s{seed}"), seconds=5, seed=seed) for seed in (31, 32)]
 
 
 def test_cluster_for_gpu_gets_every_separation_and_the_default_cluster_none(
-    alice, isolated_media, spleeter_2stems, two_second_songs, tmp_path, settings
+    alice, isolated_media, spleeter_2stems, short_songs, tmp_path, settings
 ):
     settings.SEPARATION_CLUSTER = "gpu"
     model_path = {"SPLEETER_MODEL_PATH": str(spleeter_2stems.parent)}
-    # The GPU machine's cluster, on the CPU here (no GPU on this machine); the CPU machine's
-    # cluster has the model too, so nothing but the queue keeps separations off it.
-    gpu = start_cluster(
-        tmp_path / "gpu",
-        isolated_media,
-        SEPARATION_WORKER_HOST="gpu-machine",
-        Q_CLUSTER_NAME="gpu",
-        SEPARATION_DEVICE="cpu",
-        **model_path,
-    )
-    cpu = start_cluster(
-        tmp_path / "cpu",
-        isolated_media,
-        SEPARATION_WORKER_HOST="cpu-machine",
-        Q_CLUSTER_NAME=None,
-        **NO_MODEL,
-        **model_path,
-    )
+    # The CPU machine's cluster first (the model's path set, so nothing but the queue keeps
+    # separations off it), then the GPU machine's, on the CPU here (no GPU on this machine).
+    started = []
     try:
-        wait_for_clusters(2, [gpu, cpu])
+        cpu = start_cluster(
+            tmp_path / "cpu",
+            isolated_media,
+            SEPARATION_WORKER_HOST="cpu-machine",
+            Q_CLUSTER_NAME=None,
+            **NO_MODEL,
+            **model_path,
+        )
+        started.append(cpu)
+        wait_for_clusters(1, [cpu])
+        gpu = start_cluster(
+            tmp_path / "gpu",
+            isolated_media,
+            SEPARATION_WORKER_HOST="gpu-machine",
+            Q_CLUSTER_NAME="gpu",
+            SEPARATION_DEVICE="cpu",
+            **model_path,
+        )
+        started.append(gpu)
+        wait_for_clusters(2, [cpu, gpu])
         api = api_for(alice)
         separations = []
-        for song in two_second_songs:
+        for song in short_songs:
             track = upload(api, song / "mixture.wav").json()
             response = api.post(f"/api/tracks/{track['id']}/separations/", {"model": "2stems"}, format="json")
             assert response.status_code == 202, response.json()
@@ -201,5 +209,5 @@ def test_cluster_for_gpu_gets_every_separation_and_the_default_cluster_none(
         assert separated.count() == 2
         assert {t.cluster for t in separated} == {"gpu"}
     finally:
-        gpu.stop()
-        cpu.stop()
+        for cluster in started:
+            cluster.stop()
