@@ -156,7 +156,7 @@ def short_songs(tmp_path_factory):
 
 
 def test_cluster_for_gpu_gets_every_separation_and_the_default_cluster_none(
-    alice, isolated_media, spleeter_2stems, short_songs, tmp_path, settings
+    transactional_db, alice, isolated_media, spleeter_2stems, short_songs, tmp_path, settings
 ):
     settings.SEPARATION_CLUSTER = "gpu"
     model_path = {"SPLEETER_MODEL_PATH": str(spleeter_2stems.parent)}

@@ -310,7 +310,7 @@ def test_the_readme_deployment_steps_serve_a_split_song_through_the_tls_proxy(si
         # 3. Up, an administrator (createsuperuser reads these without prompting), a token.
         compose.dotenv_extra = {
             "DJANGO_SUPERUSER_PASSWORD": secrets.token_urlsafe(16),
-            "DJANGO_SUPERUSER_EMAIL": "a@b.c",
+            "DJANGO_SUPERUSER_EMAIL": "admin@example.org",
         }
         for line in start_step:
             words = shlex.split(line)
