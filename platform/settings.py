@@ -446,6 +446,9 @@ SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
 # (worker killed) and recovered.
 SEPARATION_HEARTBEAT_SECONDS = env_int("SEPARATION_HEARTBEAT_SECONDS", 10)
 SEPARATION_STALE_SECONDS = env_int("SEPARATION_STALE_SECONDS", 90)
+# This machine's name in a job's ``worker`` field ("host:pid"); empty: its host name. Two
+# machines must never share one: a job whose pid is gone from "this host" is recovered at once.
+SEPARATION_WORKER_HOST = env_str("SEPARATION_WORKER_HOST", "")
 # A succeeded job's progressive chunks (separation.chunks) stay this long after it finished,
 # so a player still playing them can switch to the final files; then the sweep removes them.
 SEPARATION_CHUNK_GRACE_MINUTES = env_int("SEPARATION_CHUNK_GRACE_MINUTES", 15)

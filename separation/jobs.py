@@ -35,6 +35,8 @@ from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import OrmQ
 from django_q.tasks import async_task
 
 logger = logging.getLogger(__name__)
@@ -94,14 +96,19 @@ class JobQuerySet(models.QuerySet):
         return self.filter(stale_condition(now))
 
 
+def host_name():
+    """This machine's name in ``worker`` (SEPARATION_WORKER_HOST, by default its host name)."""
+    return settings.SEPARATION_WORKER_HOST or socket.gethostname()
+
+
 def worker_id():
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{host_name()}:{os.getpid()}"
 
 
 def died_on_this_host(worker):
     """The worker ("host:pid") ran here and its process is gone: known at once, no need to wait for staleness."""
     host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != host_name() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
@@ -387,6 +394,38 @@ def recover_stale_jobs():
             outcome = job.recover()
             if outcome:
                 counts[outcome] += 1
+        counts["requeued"] += requeue_stranded(model)
     if any(counts.values()):
         logger.warning("Recovered %(requeued)d orphaned job(s), failed %(failed)d.", counts)
     return counts
+
+
+def requeue_stranded(model, now=None):
+    """Send again the queued jobs whose django-q2 task a cluster took but never started.
+
+    Each cluster's pusher takes tasks from the broker ahead of its workers (up to
+    ``queue_limit``, plus one in hand) and locks them for ``retry`` seconds (over an hour).
+    When that cluster is killed, those jobs would sit "queued" for the whole lock; and
+    while it is busy with a long job, they wait for it even when another cluster is idle.
+    A job still queued after SEPARATION_STALE_SECONDS whose task is so taken (or gone from
+    the broker) gets a fresh task: the first copy a worker reaches claims the job, any other
+    finds it claimed and does nothing (``run``), so a job still runs exactly once.
+    """
+    waiting = list(model._default_manager.filter(status=Status.QUEUED, queued_at__lt=stale_cutoff(now)))
+    if not waiting:
+        return 0
+    now = now or timezone.now()
+    tasks = {row.task_id(): row for row in OrmQ.objects.using(Conf.ORM)}
+    requeued = 0
+    for job in waiting:
+        row = tasks.get(job.task_id)
+        if row is not None and (row.lock is None or row.lock <= now):
+            continue  # still waiting in the broker for any cluster to take it
+        # Only if no other recovery (on another machine) re-sent it meanwhile.
+        if not model._default_manager.filter(pk=job.pk, status=Status.QUEUED, task_id=job.task_id).update(task_id=""):
+            continue
+        if row is not None:
+            row.delete()
+        job.enqueue()
+        requeued += 1
+    return requeued

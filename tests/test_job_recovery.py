@@ -176,3 +176,60 @@ def test_an_operators_retry_gives_the_job_its_crash_attempts_back(asked):
     assert operations.retry(SeparationJob.objects.get(pk=asked.pk)).done
     went_silent(SeparationJob.objects.get(pk=asked.pk))
     assert recover_stale_jobs() == {"requeued": 1, "failed": 0}
+
+
+# --- Queued jobs whose task a cluster took but never started (its machine died) ---
+
+
+def asked_for_render(remix, alice_api, capture):
+    with capture(execute=True):
+        response = alice_api.post(f"/api/remixes/{remix}/render/")
+    assert response.status_code == 202
+    return Mixdown.objects.get(pk=response.json()["id"])
+
+
+def waited(job, minutes):
+    Mixdown.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(minutes=minutes))
+
+
+def test_a_queued_job_whose_task_a_cluster_took_is_sent_again_once(
+    remix, alice_api, django_capture_on_commit_callbacks
+):
+    job = asked_for_render(remix, alice_api, django_capture_on_commit_callbacks)
+    first_task = Mixdown.objects.get(pk=job.pk).task_id
+    # A cluster's pusher took it (locked for `retry` seconds), then the cluster was killed.
+    OrmQ.objects.update(lock=timezone.now() + timedelta(hours=1))
+    waited(job, 10)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover_stale_jobs() == {"requeued": 1, "failed": 0}
+
+    job.refresh_from_db()
+    assert job.status == "queued" and job.attempts == 0
+    assert job.task_id not in ("", first_task)
+    assert [row.task_id() for row in OrmQ.objects.all()] == [job.task_id]  # the taken copy is gone
+    # Waiting in the broker for any cluster: left alone, however long it has waited.
+    assert recover_stale_jobs() == {"requeued": 0, "failed": 0}
+    render_mixdown(str(job.pk))
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("succeeded", 1)
+
+
+def test_a_queued_job_waiting_less_than_the_stale_time_keeps_its_taken_task(
+    remix, alice_api, django_capture_on_commit_callbacks
+):
+    asked_for_render(remix, alice_api, django_capture_on_commit_callbacks)
+    OrmQ.objects.update(lock=timezone.now() + timedelta(hours=1))
+
+    assert recover_stale_jobs() == {"requeued": 0, "failed": 0}
+    assert OrmQ.objects.count() == 1
+
+
+def test_a_second_copy_of_a_task_finds_the_job_claimed_and_does_nothing(
+    remix, alice_api, django_capture_on_commit_callbacks
+):
+    job = asked_for_render(remix, alice_api, django_capture_on_commit_callbacks)
+    render_mixdown(str(job.pk))
+    render_mixdown(str(job.pk))  # the stranded copy, reached later by its cluster
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("succeeded", 1)

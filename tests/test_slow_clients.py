@@ -78,13 +78,13 @@ def test_fifty_slow_clients_do_not_silence_make_run(app_env):
         stop(serve)
 
 
-def compose_proxy_config(run_dir, *, http_port, https_port, upstream, cert, key):
+def compose_proxy_config(run_dir, *, http_port, https_port, upstream, cert, key, uploads_upstream=None):
     """The compose proxy's own template, rendered as nginx's image does, with local paths and ports."""
     template = (REPO / "deploy/nginx/templates/stemroom.conf.template").read_text()
     server_conf = (
         template.replace("${STEMROOM_MAX_REQUEST_BYTES}", str(210 * 1024 * 1024))
         .replace("server web:8000;", f"server {upstream};")
-        .replace("server uploads:8000;", f"server {upstream};")
+        .replace("server uploads:8000;", f"server {uploads_upstream or upstream};")
         .replace("/etc/nginx/certs/fullchain.pem", str(cert))
         .replace("/etc/nginx/certs/privkey.pem", str(key))
         .replace("/etc/nginx/stemroom-common.conf", str(REPO / "deploy/nginx/stemroom-common.conf"))

@@ -31,6 +31,11 @@ class Cluster:
     def output(self):
         return self.log.read_text(errors="replace")[-5000:]
 
+    def kill(self):
+        """SIGKILL to the whole cluster at once (sentinel, pusher, monitor, workers): a machine lost."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def stop(self):
         # SIGTERM to the cluster's main process only: it stops its own workers in
         # order (a SIGTERM to each of them at once leaves it waiting on them).
@@ -43,6 +48,43 @@ class Cluster:
         self.process.wait()
 
 
+def start_cluster(folder, media, **env):
+    """``manage.py qcluster`` in its own process group, on the test database and media folder.
+
+    ``folder`` holds its var folder and log; ``env`` adds to (or, as None, removes from) its environment.
+    """
+    var = folder / "worker-var"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "STEMROOM_VAR_DIR": str(var),
+        "SEPARATION_HEARTBEAT_SECONDS": "1",
+        "SEPARATION_STALE_SECONDS": "10",
+        "Q_WORKERS": "1",
+        "LOG_LEVEL": "INFO",
+    }
+    for name, value in env.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    # The worker must read and write the same media and temp folders as this test.
+    var.mkdir(parents=True)
+    os.symlink(media.MEDIA_ROOT, var / "media")
+    os.symlink(media.FILE_UPLOAD_TEMP_DIR, var / "tmp")
+    log = folder / "qcluster.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=REPO,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Cluster(process, log)
+
+
 @pytest.fixture
 def worker_env():
     """More environment for the worker cluster: a test module overrides this (the S3 tests do)."""
@@ -51,33 +93,7 @@ def worker_env():
 
 @pytest.fixture
 def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path, worker_env):
-    var = tmp_path / "worker-var"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "STEMROOM_VAR_DIR": str(var),
-        "SPLEETER_MODEL_PATH": str(spleeter_2stems.parent),
-        "SEPARATION_HEARTBEAT_SECONDS": "1",
-        "SEPARATION_STALE_SECONDS": "10",
-        "Q_WORKERS": "1",
-        "LOG_LEVEL": "INFO",
-        **worker_env,
-    }
-    # The worker must read and write the same media and temp folders as this test.
-    var.mkdir()
-    os.symlink(isolated_media.MEDIA_ROOT, var / "media")
-    os.symlink(isolated_media.FILE_UPLOAD_TEMP_DIR, var / "tmp")
-    log = tmp_path / "qcluster.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    cluster = Cluster(process, log)
+    cluster = start_cluster(tmp_path, isolated_media, SPLEETER_MODEL_PATH=str(spleeter_2stems.parent), **worker_env)
     yield cluster
     cluster.stop()
 
