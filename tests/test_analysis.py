@@ -15,7 +15,7 @@ from django_q.models import OrmQ
 from separation import analysis_tasks
 from separation.analysis import analyse, notes_from_contour
 from separation.models import Analysis, SeparationJob
-from tests.eval_songs import generate_song
+from tests.eval_songs import frame_scores, generate_song
 from tests.helpers import upload
 from tests.separated import separated_track
 from tests.workers import wait_for
@@ -25,19 +25,6 @@ def truth_of(song):
     meta = json.loads((song / "meta.json").read_text())
     lead = json.loads((song / "melody.json").read_text())["lead"]
     return meta, lead
-
-
-def frame_scores(contour, lead, hop=0.01):
-    """(raw pitch accuracy, voicing recall) over the 10 ms frames inside the true sung notes."""
-    truth = np.full(round(max(note["end"] for note in lead) / hop) + 1, np.nan)
-    for note in lead:
-        truth[round(note["start"] / hop) : round(note["end"] / hop)] = note["midi"]
-    estimate = np.full(len(truth), np.nan)
-    values = [np.nan if m is None else m for m in contour[: len(truth)]]
-    estimate[: len(values)] = values
-    inside = ~np.isnan(truth)
-    close = np.abs(estimate - truth) <= 0.5
-    return close[inside].mean(), (~np.isnan(estimate[inside])).mean()
 
 
 @pytest.fixture(scope="module")
