@@ -30,7 +30,10 @@ class S3Server:
     client: object
 
     def object_keys(self):
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        return self.object_keys_in(BUCKET)
+
+    def object_keys_in(self, bucket):
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
         return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
     def read(self, key):

@@ -10,7 +10,6 @@ import re
 import shlex
 from pathlib import Path
 
-import pytest
 import yaml
 from django.conf import settings
 from django.core.management import get_commands
@@ -22,12 +21,13 @@ APP_SERVICES = ("web", "uploads", "worker", "worker-gpu")
 ONE_SHOTS = ("migrate", "storage-init")
 S3_NAMES = {
     "STORAGE",
-    "STEMROOM_S3_BUCKET",
-    "STEMROOM_S3_ENDPOINT_URL",
-    "STEMROOM_S3_REGION",
-    "STEMROOM_S3_ACCESS_KEY_ID",
-    "STEMROOM_S3_SECRET_ACCESS_KEY",
-    "STEMROOM_S3_URL_SECONDS",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_REGION",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_SIGNED_URL_SECONDS",
+    "S3_PUBLIC_ENDPOINT_URL",
 }
 
 
@@ -60,7 +60,8 @@ def test_every_service_of_the_production_shape_is_there():
 def test_only_the_proxy_is_published_and_workers_scale():
     published = [name for name, service in SERVICES.items() if "ports" in service]
     assert published == ["proxy"]
-    assert sorted(SERVICES["proxy"]["ports"]) == ["443:443", "80:80"]
+    # 9443: the bucket, for browsers with signed URLs (the proxy passes them to `storage`).
+    assert sorted(SERVICES["proxy"]["ports"]) == ["443:443", "80:80", "9443:9443"]
     for name in SERVICES:
         # A fixed container name would make `--scale worker=N` fail on the second copy.
         assert "container_name" not in SERVICES[name], name
@@ -94,6 +95,7 @@ def test_depends_on_waits_for_health_and_finished_one_shots():
     assert SERVICES["proxy"]["depends_on"] == {
         "web": {"condition": "service_healthy"},
         "uploads": {"condition": "service_healthy"},
+        "storage": {"condition": "service_healthy"},
     }
     assert SERVICES["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert SERVICES["storage-init"]["depends_on"] == {"storage": {"condition": "service_healthy"}}
@@ -137,7 +139,6 @@ def test_app_environment_names_are_ones_the_app_reads():
         assert SERVICES[name]["command"] == "python manage.py qcluster"
 
 
-@pytest.mark.xfail(strict=True, reason="the S3 storage settings (issue 13 part 2) come with their own branch")
 def test_s3_environment_names_are_ones_the_app_reads():
     read = names_read_by(*(p.relative_to(REPO) for p in (REPO / "platform").glob("*.py")))
     assert read >= S3_NAMES, sorted(S3_NAMES - read)
@@ -147,7 +148,15 @@ def test_media_goes_to_the_compose_bucket():
     for name in ("migrate", *APP_SERVICES):
         env = environment(name)
         assert env["STORAGE"] == "s3"
-        assert env["STEMROOM_S3_ENDPOINT_URL"].endswith("http://storage:9000}")
+        assert env["S3_ENDPOINT_URL"].endswith("http://storage:9000}")
+        # Browsers cannot resolve `storage`: their signed URLs point at the proxy's bucket port.
+        assert env["S3_PUBLIC_ENDPOINT_URL"].endswith(":9443}")
+    template = (REPO / "deploy/nginx/templates/stemroom.conf.template").read_text()
+    bucket_server = template[template.index("listen 9443 ssl") :]
+    assert "proxy_pass http://stemroom_storage;" in bucket_server and "server storage:9000;" in template
+    # The signature covers the host the browser used: it must reach the bucket unchanged.
+    assert "proxy_set_header Host $http_host;" in bucket_server
+    assert "limit_except GET HEAD OPTIONS" in bucket_server
     init = " ".join(SERVICES["storage-init"]["command"])
     assert "mc mb --ignore-existing" in init and "mc anonymous set none" in init
 

