@@ -6,12 +6,8 @@ first sound; jobs that succeeded before analyses existed get one on first reques
 """
 
 import logging
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
@@ -45,9 +41,7 @@ def run_analysis(analysis_id):
 def _analyse(analysis):
     from .analysis import analyse
 
-    settings.FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=analysis.scratch_prefix, dir=settings.FILE_UPLOAD_TEMP_DIR))
-    try:
+    with jobs.scratch_folder(analysis) as work:
         # The stems themselves on local disk; a scratch copy when they live in a bucket.
         stems = {
             stem.name: local_copy(default_storage, stem.lossless.name, work / f"{stem.name}.flac")
@@ -64,8 +58,6 @@ def _analyse(analysis):
         started = time.monotonic()
         result = analyse(vocals, accompaniment, on_progress=on_progress)
         seconds = time.monotonic() - started
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     if not analysis.mark_succeeded(
         key=result["key"],
         mode=result["mode"],

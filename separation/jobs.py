@@ -20,17 +20,20 @@ job never eats into the crashes it may survive.
 failed); ``recover_stale_jobs`` finds dead workers' jobs of every job model.
 """
 
+import contextlib
 import errno
 import logging
 import os
 import shutil
 import socket
+import tempfile
 import threading
 from datetime import timedelta
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -354,6 +357,37 @@ def run(model, job_id, work):
         job.mark_failed(message, only_if_running_on=job.worker)
     finally:
         heartbeat.stop()
+
+
+@contextlib.contextmanager
+def scratch_folder(job):
+    """A worker-local folder for the job's intermediate files, removed however the job ends.
+
+    Named after the job (``scratch_prefix``), so recovery can find what a dead worker left."""
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=job.scratch_prefix, dir=settings.FILE_UPLOAD_TEMP_DIR))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def store_and_succeed(job, files, **fields):
+    """Store local files and mark ``job`` succeeded with their stored names (and ``fields``).
+
+    ``files`` maps a file field to (storage name, local path). If a save fails, or the job
+    was cancelled meanwhile (``JobCancelled``), what was already stored is removed again."""
+    stored = {}
+    try:
+        for field, (name, path) in files.items():
+            with open(path, "rb") as f:
+                stored[field] = default_storage.save(name, File(f, name=Path(path).name))
+        if not job.mark_succeeded(**stored, **fields):
+            raise JobCancelled()
+    except BaseException:
+        for name in stored.values():
+            default_storage.delete(name)
+        raise
 
 
 class Heartbeat(threading.Thread):

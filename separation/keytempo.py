@@ -16,15 +16,11 @@ Rubber Band options, chosen for a singer practising over the result:
 """
 
 import logging
-import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
@@ -109,11 +105,8 @@ def _render(version):
     missing = [name for name in VERSION_STEMS if name not in stems]
     if missing:
         raise EngineError(f"the separation has no {' or '.join(missing)} stem to change.")
-    settings.FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=version.scratch_prefix, dir=settings.FILE_UPLOAD_TEMP_DIR))
-    stored = []
     duration = max(stem.duration for stem in stems.values()) * 100 / version.tempo
-    try:
+    with jobs.scratch_folder(version) as work:
         outputs = render_stems(
             {
                 name: local_copy(default_storage, stem.lossless.name, work / f"source-{name}.flac")
@@ -125,19 +118,8 @@ def _render(version):
             expected_seconds=duration,
             on_progress=lambda fraction: _report(version, fraction),
         )
-        names = {}
-        for name, path in outputs.items():
-            with open(path, "rb") as f:
-                names[name] = default_storage.save(version.storage_name(name), File(f, name=path.name))
-            stored.append(names[name])
-        if not version.mark_succeeded(duration=duration, **names):
-            raise jobs.JobCancelled()
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        files = {name: (version.storage_name(name), path) for name, path in outputs.items()}
+        jobs.store_and_succeed(version, files, duration=duration)
 
 
 def _report(version, fraction):
