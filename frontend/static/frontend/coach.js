@@ -374,7 +374,18 @@ export function startCoach({ context, player, root }) {
     g.setTransform(scale, 0, 0, scale, 0, 0);
     g.clearRect(0, 0, width, height);
     const notes = shownNotes();
-    if (!notes.length) return;
+    if (!notes.length) {
+      // Empty state: say what will appear here rather than show a blank box.
+      g.fillStyle = "#9aa0b4";
+      g.font = "15px system-ui, sans-serif";
+      g.textAlign = "center";
+      g.textBaseline = "middle";
+      const lines = state.card
+        ? ["No sung notes in this song."]
+        : ["The melody's note bars appear here", "once it is learned from the vocals."];
+      lines.forEach((text, i) => g.fillText(text, width / 2, height / 2 + (i - (lines.length - 1) / 2) * 20, width - 16));
+      return;
+    }
     const now = player.currentTime;
     const low = Math.min(...notes.map((n) => n.midi)) - 3;
     const high = Math.max(...notes.map((n) => n.midi)) + 3;
@@ -456,7 +467,8 @@ export function startCoach({ context, player, root }) {
   showLatency();
   loadBest();
   // The bars show before the microphone is on; a song not ready yet says why when Sing is pressed.
-  melodyReady().then(draw, () => {});
+  draw();
+  melodyReady().then(draw, draw);
 
   return Object.freeze({
     score: () => (state.card ? state.card.score : 0),
