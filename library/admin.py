@@ -24,7 +24,7 @@ from separation.admin import SeparationJobAdmin, status_badge
 from separation.models import SeparationJob
 from separation.monitoring import format_bytes, format_seconds
 
-from .models import Lyrics, Mixdown, Remix, RemovedShareLink, ShareLink, Track
+from .models import Lyrics, Mixdown, Remix, RemovedShareLink, Score, ShareLink, Track
 
 User = get_user_model()
 
@@ -362,3 +362,25 @@ class MixdownAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Renders come from the remix API; an admin "add" had no remix to render (500).
         return False
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    """The karaoke coach's scores: what people sang, read-only (a score is the coach's, not an admin's)."""
+
+    list_display = ["track", "owner", "score", "difficulty", "sung_at"]
+    list_select_related = ["track__owner"]
+    list_filter = ["difficulty", "sung_at"]
+    search_fields = ["track__title", "track__owner__username"]
+    fields = ["track", "score", "difficulty", "sung_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="owner", ordering="track__owner__username")
+    def owner(self, score):
+        return score.track.owner

@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from django_q.models import Task
 
 from . import charts, operations
-from .models import SeparationJob, SeparationRequest, Stem
+from .models import Analysis, SeparationJob, SeparationRequest, Stem, StemVersion
 from .monitoring import format_bytes, format_factor, format_seconds
 
 Status = SeparationJob.Status
@@ -399,3 +399,49 @@ class StemAdmin(admin.ModelAdmin):
     @admin.display(description="files")
     def files(self, stem):
         return file_names(stem.lossless, stem.compressed, stem.peaks)
+
+
+class ReadOnlyJobOutputAdmin(admin.ModelAdmin):
+    """What workers make from a separation (analyses, key/tempo versions): shown, never edited here."""
+
+    list_select_related = ["job"]
+    list_filter = ["status"]
+    search_fields = ["job__sha256", "=job__id", "=id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="job", ordering="job__queued_at")
+    def job_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:separation_separationjob_change", args=[obj.job_id]), obj.job
+        )
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(ReadOnlyJobOutputAdmin):
+    list_display = ["job_link", "status", "key", "mode", "tempo", "note_count", "seconds", "finished_at"]
+    list_filter = ["status", "mode"]
+    fields = ["job_link", "status", "progress", "key", "mode", "tempo", "note_count", "seconds"]
+    fields += ["queued_at", "started_at", "finished_at", "worker", "attempts", "error"]
+    readonly_fields = fields
+
+    @admin.display(description="sung notes")
+    def note_count(self, analysis):
+        return len(analysis.notes or [])
+
+
+@admin.register(StemVersion)
+class StemVersionAdmin(ReadOnlyJobOutputAdmin):
+    list_display = ["job_link", "semitones", "tempo", "status", "progress", "requested_by", "created"]
+    list_select_related = ["job", "requested_by"]
+    fields = ["job_link", "semitones", "tempo", "status", "progress", "requested_by", "files", "duration"]
+    fields += ["queued_at", "started_at", "finished_at", "worker", "attempts", "error"]
+    readonly_fields = fields
+
+    @admin.display(description="files")
+    def files(self, version):
+        return file_names(version.accompaniment, version.vocals)

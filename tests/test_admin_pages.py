@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from library.models import Score
+from separation.models import Analysis, StemVersion
 from tests.separated import separated_track
 
 OURS = ("accounts", "library", "separation")
@@ -18,6 +20,9 @@ def populated(alice, alice_api, tmp_path):
     remix = alice_api.post("/api/remixes/", {"track": str(track.pk), "name": "Mix"}, format="json").json()
     alice_api.post(f"/api/remixes/{remix['id']}/render/")
     alice_api.post("/api/shares/", {"remix": remix["id"]}, format="json")
+    alice_api.post(f"/api/tracks/{track.pk}/scores/", {"score": 8412, "difficulty": "medium"}, format="json")
+    alice_api.post(f"/api/jobs/{job.pk}/versions/", {"key": 2, "tempo": 90}, format="json")
+    Analysis.objects.create(job=job, status="succeeded", key="A", mode="minor", tempo=124.0, notes=[])
 
 
 def test_every_model_of_ours_is_registered():
@@ -45,3 +50,4 @@ def test_every_changelist_and_change_page_renders(client, populated):
             assert response.status_code == 200, info
             checked += 1
     assert checked >= 8
+    assert Score.objects.exists() and StemVersion.objects.exists() and Analysis.objects.exists()
