@@ -2,8 +2,8 @@
 
 Generates --songs songs (seeds spread over 0-999, --seconds each, with ../shared/eval/gen_mixes.py,
 which writes meta.json and melody.json beside the mixture), separates each with the real engine
-in this process (the worker's own path: separation.pipeline.separate_file, the model warmed once
-first), analyses the stems as the analysis job does (separation.analysis.analyse), and prints per
+in this process (the worker's own path: separation.pipeline.separate_file, the model and the
+analyser warmed once first), analyses the stems as the analysis job does (separation.analysis.analyse), and prints per
 song and overall:
 
   - key and mode exactly right (% of songs)                      target >= 80 %
@@ -13,9 +13,11 @@ song and overall:
   - voicing recall: frames inside true notes with any pitch      target >= 80 %
   - analysis time / separation time (sums over all songs)        target <= 0.3
 
-    .venv/bin/python bench/analysis.py [--songs 20] [--seconds 40]
+    .venv/bin/python bench/analysis.py [--songs 20] [--seconds 40] [--seeds 11,42] [--reuse-stems]
 
-Songs are cached under var/bench/analysis-songs/ (generation is not what is measured).
+Songs are cached under var/bench/analysis-songs/ (generation is not what is measured). With
+--reuse-stems the separated stems and their separation time are kept there too and reused, so
+work on the analyser itself needs no engine run (the first run still separates each song).
 """
 
 import argparse
@@ -44,6 +46,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--songs", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=40)
+    parser.add_argument("--seeds", help="comma-separated seeds instead of --songs spread over 0-999")
+    parser.add_argument("--reuse-stems", action="store_true", help="keep and reuse the separated stems")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
@@ -55,25 +59,43 @@ def main():
     from separation.pipeline import separate_file
     from tests.eval_songs import frame_scores, generate_song
 
-    get_engine("2stems").warm_up()
+    warm = analyser_warm = False
     rows, frames = [], []
     separating = analysing = 0.0
+    chosen = [int(seed) for seed in args.seeds.split(",")] if args.seeds else seeds(args.songs)
     print(f"{'seed':>5} {'true key':>10} {'found':>10} {'tempo':>7} {'found':>7} {'melody':>7} {'voicing':>7}")
-    for seed in seeds(args.songs):
+    for seed in chosen:
         song = generate_song(SONG_CACHE / f"seed{seed}-{args.seconds}s", seconds=args.seconds, seed=seed)
         meta = json.loads((song / "meta.json").read_text())
         lead = json.loads((song / "melody.json").read_text())["lead"]
-        out = Path(tempfile.mkdtemp(prefix="bench-analysis-"))
+        kept = song / "stems"
+        timing = kept / "separation.json"
+        out = kept if args.reuse_stems else Path(tempfile.mkdtemp(prefix="bench-analysis-"))
+        out.mkdir(exist_ok=True)
         try:
+            if args.reuse_stems and timing.is_file():
+                separation_seconds = json.loads(timing.read_text())["seconds"]
+            else:
+                if not warm:
+                    get_engine("2stems").warm_up()
+                    warm = True
+                started = time.perf_counter()
+                separate_file(song / "mixture.wav", "2stems", out, browser_files=True)
+                separation_seconds = time.perf_counter() - started
+                if args.reuse_stems:
+                    timing.write_text(json.dumps({"seconds": separation_seconds}))
+            if not analyser_warm:
+                # Like the engine's warm-up: numba compiles librosa's beat tracker on first use
+                # (~3 s, once per worker process), which is not what is measured.
+                analyse(out / "vocals.flac", out / "accompaniment.flac")
+                analyser_warm = True
             started = time.perf_counter()
-            separate_file(song / "mixture.wav", "2stems", out, browser_files=True)
-            separated = time.perf_counter()
             result = analyse(out / "vocals.flac", out / "accompaniment.flac")
-            analysed = time.perf_counter()
+            analysing += time.perf_counter() - started
         finally:
-            shutil.rmtree(out, ignore_errors=True)
-        separating += separated - started
-        analysing += analysed - separated
+            if not args.reuse_stems:
+                shutil.rmtree(out, ignore_errors=True)
+        separating += separation_seconds
         key_right = (result["key"], result["mode"]) == (meta["key"], meta["mode"])
         tempo_right = abs(result["tempo"] - meta["tempo"]) <= TEMPO_TOLERANCE * meta["tempo"]
         accuracy, recall = frame_scores(result["contour"]["midi"], lead)

@@ -3,8 +3,8 @@
 Pure functions on audio files (librosa), no Django: the background job (separation.analysis_tasks)
 and the benchmark (bench/analysis.py) call ``analyse``; anything may call ``detect_key``.
 
-- Key: a chroma profile of the whole song, correlated with the 24 rotated major/minor key
-  profiles (Krumhansl-Schmuckler), the best correlation wins.
+- Key: the diatonic scale holding most of the song's (log-compressed) chroma, then its major
+  or relative minor tonic from the Krumhansl-Kessler profiles and the bass (``key_of``).
 - Tempo and beats: librosa's dynamic-programming beat tracker on the onset strength, then
   the tempo is refined from the beat times themselves (the tempogram's lag grid is several
   per cent coarse at pop tempos).
@@ -12,6 +12,9 @@ and the benchmark (bench/analysis.py) call ``analyse``; anything may call ``dete
   voiced where periodic and loud enough, cleaned of octave slips and vibrato; notes are
   the steady voiced runs of that contour, at their median pitch rounded.
 """
+
+import math
+import statistics
 
 import numpy as np
 import soundfile
@@ -24,12 +27,13 @@ HOP_SECONDS = 0.01
 PITCH_RATE = 16000
 # The singing range: below a low bass (G1) to high soprano (G5).
 SING_FMIN, SING_FMAX = 50.0, 800.0
-YIN_THRESHOLD = 0.2  # the first trough under this is the period
-VOICING_APERIODICITY = 0.4  # above: noise, breath or consonant, not sung pitch
+OCTAVE_SEARCH = 0.04  # a trough within 4 % of half (a third of) the strongest period's lag is its octave (twelfth)
+OCTAVE_SLACK = 0.1  # ... and is taken when no shallower than the strongest by more than this
+VOICING_APERIODICITY = 0.5  # above: noise, breath or consonant, not sung pitch
 VOICING_RANGE_DB = 35  # quieter than the loud parts by more than this: bleed, not singing
 OCTAVE_MEDIAN_FRAMES = 101  # one second of voiced frames: the register octave slips are folded into
 VIBRATO_FRAMES = 15  # 150 ms, about one cycle of a 5-7 Hz vibrato
-CONSONANT_FRAMES = 8  # unvoiced gaps up to 80 ms take the next vowel's pitch
+CONSONANT_FRAMES = 15  # unvoiced gaps up to 150 ms (a consonant cluster) take the next vowel's pitch
 # A note: a voiced run at least this long, split where the pitch moves by more than NOTE_JUMP semitones.
 NOTE_MIN_SECONDS = 0.08
 NOTE_JUMP = 0.7
@@ -38,6 +42,15 @@ BEAT_HOP = 256  # 11.6 ms onset frames
 TEMPO_RANGE = (70.0, 152.0)
 TEMPO_STEP = 0.05
 TEMPO_LAG_SECONDS = 8  # the longest lag whose autocorrelation counts
+
+# Key: a constant-Q spectrum from C1 over seven octaves, a third of a semitone per bin, every ~93 ms.
+KEY_RATE = 11025
+KEY_HOP = 1024
+KEY_OCTAVES = 7
+KEY_BINS_PER_OCTAVE = 36
+BASS_OCTAVES = 2  # C1-B2: the bass line
+OPENING_SECONDS = 1.0  # how much of the opening bass counts as the song's first chord
+MAJOR_SCALE = np.array([0, 2, 4, 5, 7, 9, 11])
 
 PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 # Krumhansl & Kessler's probe-tone ratings, tonic first.
@@ -64,21 +77,66 @@ def load_mono(paths, rate=RATE):
 
 
 def key_of(samples, rate=RATE):
-    """(tonic, mode) of mono ``samples``: the key profile best correlated with the song's chroma."""
+    """(tonic, mode) of mono ``samples``, in two steps.
+
+    1. The scale: the diatonic collection (one of 12) holding the most of the song's
+       log-compressed chroma. Compressing first keeps a loud instrument's harmonics (its
+       3rd partial is a fifth up, its 5th a third up) from outweighing quieter real notes,
+       which is what pulls a plain chroma profile to the dominant key.
+    2. The tonic: the collection's major tonic or its relative minor's, two keys with the
+       same notes. Three kinds of evidence, each the major's minus the minor's: the
+       Krumhansl-Kessler profile correlation, the bass at the song's opening (songs
+       start on their tonic far more often than anywhere else), and the bass's weight
+       on tonic plus dominant. The weights put each on the same footing (their spread over
+       the generated evaluation songs).
+    """
     import librosa
 
     if not np.any(samples):
         return "C", "major"
-    chroma = librosa.feature.chroma_cqt(y=samples, sr=rate, hop_length=2048, bins_per_octave=36)
-    profile = chroma.sum(axis=1)
-    best = (-2.0, "C", "major")
-    for tonic in range(12):
-        rotated = np.roll(profile, -tonic)
-        for mode, template in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-            score = np.corrcoef(rotated, template)[0, 1]
-            if score > best[0]:
-                best = (score, PITCH_CLASSES[tonic], mode)
-    return best[1], best[2]
+    # Seven octaves from C1 end below 4 kHz: half the analysis rate is plenty, and halves the CQT's work.
+    samples = librosa.resample(samples, orig_sr=rate, target_sr=KEY_RATE, res_type="soxr_hq")
+    rate = KEY_RATE
+    spectrum = np.abs(
+        librosa.cqt(
+            samples,
+            sr=rate,
+            hop_length=KEY_HOP,
+            fmin=librosa.note_to_hz("C1"),
+            n_bins=KEY_OCTAVES * KEY_BINS_PER_OCTAVE,
+            bins_per_octave=KEY_BINS_PER_OCTAVE,
+        )
+    )
+    compressed = np.log1p(100 * spectrum / max(spectrum.max(), 1e-12))
+    chroma = _chroma(compressed).sum(axis=1)
+    scale = int(np.argmax([chroma[(MAJOR_SCALE + tonic) % 12].sum() for tonic in range(12)]))
+    major, minor = scale, (scale + 9) % 12
+
+    bass_frames = spectrum.copy()
+    bass_frames[BASS_OCTAVES * KEY_BINS_PER_OCTAVE :] = 0
+    bass = _chroma(bass_frames)
+    sounding = np.flatnonzero(bass.sum(axis=0) > 0.2 * bass.sum(axis=0).max())
+    opening = bass[:, sounding[: max(1, round(OPENING_SECONDS * rate / KEY_HOP))]].sum(axis=1)
+    bass = bass.sum(axis=1)
+
+    def share(values, *pitch_classes):
+        return values[list(pitch_classes)].sum() / max(values.sum(), 1e-12)
+
+    profile = np.corrcoef(np.roll(chroma, -major), MAJOR_PROFILE)[0, 1] - np.corrcoef(
+        np.roll(chroma, -minor), MINOR_PROFILE
+    )[0, 1]
+    evidence = (
+        profile / 0.22
+        + (share(opening, major) - share(opening, minor)) / 0.22
+        + (share(bass, major, (major + 7) % 12) - share(bass, minor, (minor + 7) % 12)) / 0.12
+    )
+    return (PITCH_CLASSES[major], "major") if evidence > 0 else (PITCH_CLASSES[minor], "minor")
+
+
+def _chroma(spectrum):
+    import librosa
+
+    return librosa.feature.chroma_cqt(C=spectrum, bins_per_octave=KEY_BINS_PER_OCTAVE, norm=None)
 
 
 def detect_key(path):
@@ -135,34 +193,48 @@ def melody(samples, rate=PITCH_RATE):
     """The sung pitch every 10 ms as MIDI (float, None where unvoiced) and the notes made of it."""
     if not np.any(samples):
         return [], []
-    f0, aperiodicity, rms = yin(samples, rate, SING_FMIN, SING_FMAX, round(rate * HOP_SECONDS))
+    f0, aperiodicity, rms = yin(
+        samples, rate, SING_FMIN, SING_FMAX, round(rate * HOP_SECONDS), quiet_db=VOICING_RANGE_DB
+    )
     midi = clean_contour(f0, aperiodicity, rms)
     contour = [None if np.isnan(m) else round(float(m), 2) for m in midi]
     return contour, notes_from_contour(midi, HOP_SECONDS)
 
 
-def yin(samples, rate, fmin, fmax, hop, threshold=YIN_THRESHOLD):
+def yin(samples, rate, fmin, fmax, hop, quiet_db=None):
     """YIN (de Cheveigné & Kawahara, 2002) for every frame at once, with FFT correlations.
 
     Returns per frame (centred on ``i * hop``): F0 in Hz (parabolically refined), the
     aperiodicity (the normalised difference at that period: 0 for a pure tone, ~1 for
     noise) and the RMS level. librosa's own ``pyin`` is ten times slower (its HMM over
-    fine pitch bins), and ``yin`` gives no aperiodicity to decide voicing with.
+    fine pitch bins), and ``yin`` gives no aperiodicity to decide voicing with. Frames
+    more than ``quiet_db`` under the loud parts (``loud_enough``) are not analysed: NaN
+    F0, aperiodicity 1 (a vocal stem is silent or bleed for much of a song).
     """
     import librosa
+    import scipy.fft
 
     shortest, longest = int(rate / fmax), int(np.ceil(rate / fmin))
     window = int(2 ** np.ceil(np.log2(longest)))  # the integration window: at least one longest period
     span = window + longest + 2
     padded = np.pad(samples.astype(np.float64), (window // 2, span))
     count = 1 + len(samples) // hop
-    frames = librosa.util.frame(padded, frame_length=span, hop_length=hop)[:, :count].T
+    all_frames = librosa.util.frame(padded, frame_length=span, hop_length=hop)[:, :count].T
+    rms = np.sqrt(np.einsum("ij,ij->i", all_frames[:, :window], all_frames[:, :window]) / window)
+    f0, aperiodicity = np.full(count, np.nan), np.ones(count)
+    active = np.ones(count, bool) if quiet_db is None else loud_enough(rms, quiet_db)
+    frames = all_frames[active]
+    if not len(frames):
+        return f0, aperiodicity, rms
     size = int(2 ** np.ceil(np.log2(span + window)))
     # r(tau) = sum over the window of x[j] * x[j + tau], for every lag at once.
-    correlation = np.fft.irfft(
-        np.fft.rfft(frames, size, axis=1) * np.conj(np.fft.rfft(frames[:, :window], size, axis=1)), size, axis=1
-    )[:, : longest + 2]
-    energy = np.concatenate([np.zeros((count, 1)), np.cumsum(frames**2, axis=1)], axis=1)
+    # (scipy's FFT in single precision, on every core: a third of numpy's time; the
+    # difference function below is still summed in double.)
+    single = frames.astype(np.float32)
+    spectrum = scipy.fft.rfft(single, size, axis=1, workers=-1)
+    spectrum *= np.conj(scipy.fft.rfft(single[:, :window], size, axis=1, workers=-1))
+    correlation = scipy.fft.irfft(spectrum, size, axis=1, workers=-1)[:, : longest + 2]
+    energy = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(frames**2, axis=1)], axis=1)
     lags = np.arange(longest + 2)
     difference = np.maximum(energy[:, [window]] + energy[:, lags + window] - energy[:, lags] - 2 * correlation, 0)
     normalised = np.ones_like(difference)
@@ -170,17 +242,48 @@ def yin(samples, rate, fmin, fmax, hop, threshold=YIN_THRESHOLD):
     searched = normalised[:, shortest : longest + 1]
     trough = np.zeros_like(searched, dtype=bool)
     trough[:, 1:-1] = (searched[:, 1:-1] <= searched[:, :-2]) & (searched[:, 1:-1] <= searched[:, 2:])
-    below = trough & (searched < threshold)
-    # The first trough under the threshold (the shortest period: no octave-down errors), else the deepest.
-    lag = np.where(below.any(axis=1), below.argmax(axis=1), searched.argmin(axis=1)) + shortest
-    lag = np.clip(lag, 1, longest)
-    rows = np.arange(count)
+    rows = np.arange(len(frames))
+    lag = np.clip(_strongest_period(searched, trough, shortest), 1, longest)
     before, at, after = normalised[rows, lag - 1], normalised[rows, lag], normalised[rows, lag + 1]
     curvature = before - 2 * at + after
     safe = np.where(np.abs(curvature) > 1e-12, curvature, 1.0)
     offset = np.clip(np.where(np.abs(curvature) > 1e-12, 0.5 * (before - after) / safe, 0.0), -1, 1)
-    rms = np.sqrt(energy[:, window] / window)
-    return rate / (lag + offset), at, rms
+    f0[active], aperiodicity[active] = rate / (lag + offset), at
+    return f0, aperiodicity, rms
+
+
+def loud_enough(rms, range_db):
+    """Frames within ``range_db`` of the loud parts (the 95th percentile level)."""
+    level = 20 * np.log10(np.maximum(rms, 1e-9))
+    return level > np.percentile(level, 95) - range_db
+
+
+def _strongest_period(difference, trough, shortest):
+    """Per frame, the period (lag) in ``difference``: YIN's normalised difference at lags ``shortest`` and up.
+
+    The deepest trough is the strongest periodicity: with two voices, a lead and a quieter
+    harmony, it is the lead's, where YIN's "first trough under a threshold" takes whichever
+    voice is higher. A period's multiples are troughs nearly as deep, so a trough near a half
+    or a third of the deepest one's lag and almost as deep (OCTAVE_SLACK) wins instead: no
+    octave-down errors.
+    """
+    count, width = difference.shape
+    rows = np.arange(count)
+    depth = np.where(trough, difference, np.inf)
+    index = np.where(np.isfinite(depth).any(axis=1), depth.argmin(axis=1), difference.argmin(axis=1))
+    for divisor in (3, 2):
+        lag = (index + shortest) / divisor
+        low = np.floor(lag * (1 - OCTAVE_SEARCH)).astype(int) - shortest
+        high = np.minimum(np.ceil(lag * (1 + OCTAVE_SEARCH)).astype(int) - shortest, width - 1)
+        best, best_index = np.full(count, np.inf), index.copy()
+        for step in range(int(np.max(high - low, initial=0)) + 1):
+            at = low + step
+            inside = (at <= high) & (at >= 1)
+            value = np.where(inside, depth[rows, np.clip(at, 0, width - 1)], np.inf)
+            better = value < best
+            best, best_index = np.where(better, value, best), np.where(better, at, best_index)
+        index = np.where(best < difference[rows, index] + OCTAVE_SLACK, best_index, index)
+    return index + shortest
 
 
 def clean_contour(f0, aperiodicity, rms):
@@ -193,9 +296,7 @@ def clean_contour(f0, aperiodicity, rms):
     """
     from scipy import ndimage
 
-    level = 20 * np.log10(np.maximum(rms, 1e-9))
-    loud = np.percentile(level, 95)
-    voiced = (aperiodicity < VOICING_APERIODICITY) & (level > loud - VOICING_RANGE_DB)
+    voiced = (aperiodicity < VOICING_APERIODICITY) & loud_enough(rms, VOICING_RANGE_DB)
     midi = np.full(len(f0), np.nan)
     midi[voiced] = 69 + 12 * np.log2(f0[voiced] / 440.0)
     where = np.flatnonzero(voiced)
@@ -226,23 +327,23 @@ def _voiced_runs(midi):
 
 def notes_from_contour(midi, hop):
     """Stable voiced runs of a MIDI contour (NaN: unvoiced) as notes at their median pitch, rounded."""
+    # Plain floats and statistics.median: np.median's overhead on five values, every frame, was most of the time.
+    values = [float(m) for m in np.asarray(midi, dtype=float)] + [math.nan]
     notes = []
     start = None
-    for i in range(len(midi) + 1):
-        value = midi[i] if i < len(midi) else np.nan
+    for i, value in enumerate(values):
         if start is not None:
-            run = midi[start:i]
-            if np.isnan(value) or abs(value - np.median(run[-5:])) > NOTE_JUMP:
+            if math.isnan(value) or abs(value - statistics.median(values[max(start, i - 5) : i])) > NOTE_JUMP:
                 if (i - start) * hop >= NOTE_MIN_SECONDS:
                     notes.append(
                         {
                             "start": round(start * hop, 3),
                             "end": round(i * hop, 3),
-                            "midi": int(round(float(np.median(run)))),
+                            "midi": int(round(statistics.median(values[start:i]))),
                         }
                     )
                 start = None
-        if start is None and not np.isnan(value):
+        if start is None and not math.isnan(value):
             start = i
     return notes
 

@@ -178,3 +178,60 @@ def test_silence_has_no_melody_and_no_beats(tmp_path):
     result = analyse(silent, silent)
     assert result["notes"] == [] and result["beats"] == []
     assert all(m is None for m in result["contour"]["midi"])
+
+
+def harmonic_tone(midi, seconds, amplitude, rate=16000, partials=8):
+    """A sung-like note: a fundamental and its partials at 1/h."""
+    t = np.arange(int(seconds * rate)) / rate
+    freq = 440 * 2 ** ((midi - 69) / 12)
+    return amplitude * sum(np.sin(2 * np.pi * h * freq * t) / h for h in range(1, partials + 1))
+
+
+@pytest.mark.parametrize("lead, harmony", [(55, 59), (48, 63)])
+def test_with_a_quieter_harmony_above_it_the_melody_follows_the_lead(lead, harmony):
+    from separation.analysis import PITCH_RATE, melody
+
+    # A lead under a harmony a third (or a tenth) above at half its level, as a chorus's backing voice:
+    # the first period under YIN's threshold is the harmony's, the strongest is the lead's.
+    both = harmonic_tone(lead, 2.0, 0.4) + harmonic_tone(harmony, 2.0, 0.2)
+    contour, notes = melody(both.astype(np.float32), PITCH_RATE)
+    voiced = np.array([m for m in contour if m is not None])
+    assert len(voiced) > 0.9 * len(contour)
+    assert np.mean(np.abs(voiced - lead) <= 0.5) > 0.95, np.median(voiced)
+    assert [n["midi"] for n in notes] == [lead]
+
+
+def chord_song(tmp_path, progression, tonic_pc, mode, seconds_per_chord=1.5, repeats=3):
+    """Block triads with their root in the bass, for every scale degree in ``progression``."""
+    import soundfile
+
+    scale = [0, 2, 4, 5, 7, 9, 11] if mode == "major" else [0, 2, 3, 5, 7, 8, 10]
+    rate = 22050
+    pieces = []
+    for degree in progression * repeats:
+        triad = [60 + tonic_pc + scale[(degree + i) % 7] + 12 * ((degree + i) // 7) for i in (0, 2, 4)]
+        chord = sum(harmonic_tone(m, seconds_per_chord, 0.2, rate, partials=6) for m in triad)
+        chord += harmonic_tone(36 + tonic_pc + scale[degree], seconds_per_chord, 0.4, rate, partials=4)
+        pieces.append(chord * np.hanning(len(chord)) ** 0.1)
+    path = tmp_path / f"chords-{tonic_pc}-{mode}.wav"
+    soundfile.write(path, np.concatenate(pieces).astype(np.float32), rate)
+    return path
+
+
+@pytest.mark.parametrize(
+    "progression, tonic_pc, mode, key",
+    [
+        # ii-V-I-vi in E flat: it starts and spends as long on F minor, yet it is E flat major.
+        ([1, 4, 0, 5], 3, "major", ("D#", "major")),
+        # i-VI-III-VII in A minor: the notes of C major, the tonic A.
+        ([0, 5, 2, 6], 9, "minor", ("A", "minor")),
+        # I-V-vi-IV in B: the dominant F# major's triad and B's share all but one note.
+        ([0, 4, 5, 3], 11, "major", ("B", "major")),
+    ],
+)
+def test_the_key_is_the_scale_and_its_tonic_not_the_first_chord_or_the_dominant(
+    tmp_path, progression, tonic_pc, mode, key
+):
+    from separation.analysis import detect_key
+
+    assert detect_key(chord_song(tmp_path, progression, tonic_pc, mode)) == key
