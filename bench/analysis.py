@@ -3,8 +3,8 @@
 Generates --songs songs (seeds spread over 0-999, --seconds each, with ../shared/eval/gen_mixes.py,
 which writes meta.json and melody.json beside the mixture), separates each with the real engine
 in this process (the worker's own path: separation.pipeline.separate_file, the model and the
-analyser warmed once first), analyses the stems as the analysis job does (separation.analysis.analyse), and prints per
-song and overall:
+analyser warmed once first), analyses the stems as the analysis job does
+(separation.analysis.analyse), and prints per song and overall:
 
   - key and mode exactly right (% of songs)                      target >= 80 %
   - tempo within 2 % (half or double tempo is wrong)             target >= 90 %

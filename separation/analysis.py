@@ -122,9 +122,10 @@ def key_of(samples, rate=RATE):
     def share(values, *pitch_classes):
         return values[list(pitch_classes)].sum() / max(values.sum(), 1e-12)
 
-    profile = np.corrcoef(np.roll(chroma, -major), MAJOR_PROFILE)[0, 1] - np.corrcoef(
-        np.roll(chroma, -minor), MINOR_PROFILE
-    )[0, 1]
+    profile = (
+        np.corrcoef(np.roll(chroma, -major), MAJOR_PROFILE)[0, 1]
+        - np.corrcoef(np.roll(chroma, -minor), MINOR_PROFILE)[0, 1]
+    )
     evidence = (
         profile / 0.22
         + (share(opening, major) - share(opening, minor)) / 0.22
@@ -332,17 +333,19 @@ def notes_from_contour(midi, hop):
     notes = []
     start = None
     for i, value in enumerate(values):
-        if start is not None:
-            if math.isnan(value) or abs(value - statistics.median(values[max(start, i - 5) : i])) > NOTE_JUMP:
-                if (i - start) * hop >= NOTE_MIN_SECONDS:
-                    notes.append(
-                        {
-                            "start": round(start * hop, 3),
-                            "end": round(i * hop, 3),
-                            "midi": int(round(statistics.median(values[start:i]))),
-                        }
-                    )
-                start = None
+        ends = start is not None and (
+            math.isnan(value) or abs(value - statistics.median(values[max(start, i - 5) : i])) > NOTE_JUMP
+        )
+        if ends:
+            if (i - start) * hop >= NOTE_MIN_SECONDS:
+                notes.append(
+                    {
+                        "start": round(start * hop, 3),
+                        "end": round(i * hop, 3),
+                        "midi": int(round(statistics.median(values[start:i]))),
+                    }
+                )
+            start = None
         if start is None and not math.isnan(value):
             start = i
     return notes
