@@ -112,9 +112,7 @@ def key_of(samples, rate=RATE):
     scale = int(np.argmax([chroma[(MAJOR_SCALE + tonic) % 12].sum() for tonic in range(12)]))
     major, minor = scale, (scale + 9) % 12
 
-    bass_frames = spectrum.copy()
-    bass_frames[BASS_OCTAVES * KEY_BINS_PER_OCTAVE :] = 0
-    bass = _chroma(bass_frames)
+    bass = _chroma(spectrum[: BASS_OCTAVES * KEY_BINS_PER_OCTAVE])
     sounding = np.flatnonzero(bass.sum(axis=0) > 0.2 * bass.sum(axis=0).max())
     opening = bass[:, sounding[: max(1, round(OPENING_SECONDS * rate / KEY_HOP))]].sum(axis=1)
     bass = bass.sum(axis=1)
