@@ -374,7 +374,14 @@ Q_CLUSTER = {
     "poll": env_float("Q_POLL_SECONDS", 0.1),
     # GPU machines run `Q_CLUSTER_NAME=gpu python manage.py qcluster`: its own
     # queue, so CPU workers never pick up jobs meant for a GPU.
-    "ALT_CLUSTERS": {"gpu": {"workers": env_int("Q_GPU_WORKERS", 1)}},
+    "ALT_CLUSTERS": {
+        "gpu": {"workers": env_int("Q_GPU_WORKERS", 1)},
+        # Song analyses (key, tempo, melody) queue apart from separations, so a Split
+        # never waits behind the analysis of the song before it: that cost up to 5 s of
+        # first sound on a one-worker machine. `manage.py serve` runs this cluster too,
+        # niced below the separation worker (ANALYSIS_CLUSTER).
+        "analysis": {"workers": env_int("Q_ANALYSIS_WORKERS", 1)},
+    },
 }
 # --- Cache, shared by every process (admin monitoring and /healthz need it) ---
 # django-q2 keeps each cluster's live stats (status, worker processes) in the default
@@ -441,6 +448,9 @@ AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 # Which cluster separation jobs go to: "" (the default cluster) or "gpu".
 SEPARATION_CLUSTER = env_str("SEPARATION_CLUSTER", "")
+# Which cluster song analyses go to: "analysis" (a cluster of their own, Q_CLUSTER_NAME=analysis)
+# or "" (the default cluster, behind separations: for a machine that runs only one cluster).
+ANALYSIS_CLUSTER = env_str("ANALYSIS_CLUSTER", "analysis")
 # A running job's worker (separation or mixdown: separation.jobs) writes a heartbeat this
 # often; a job whose heartbeat is older than SEPARATION_STALE_SECONDS is presumed orphaned
 # (worker killed) and recovered.

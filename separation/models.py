@@ -249,7 +249,10 @@ class Analysis(BackgroundJob):
         return f"Analysis of {self.job} ({self.status})"
 
     def task_options(self):
-        return {"task_name": f"analyse {self.job.sha256[:12]} {self.pk.hex[:8]}"}
+        return {
+            "task_name": f"analyse {self.job.sha256[:12]} {self.pk.hex[:8]}",
+            "cluster": settings.ANALYSIS_CLUSTER or None,
+        }
 
     def failure_message(self, exc):
         if isinstance(exc, self.expected_errors):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django_q.conf import Conf
 from django_q.signals import post_spawn
 
 from .chunks import delete_tree
@@ -63,7 +64,9 @@ def prepare_worker(sender, proc_name, **kwargs):
         logger.exception("Could not recover orphaned separation jobs")
 
     # Warm worker: TensorFlow and the model load now (seconds), not in the first job.
-    for model in settings.SEPARATION_PRELOAD_MODELS:
+    # The analysis cluster never separates: it would only hold a gigabyte for nothing.
+    analysis_only = bool(settings.ANALYSIS_CLUSTER) and Conf.CLUSTER_NAME == settings.ANALYSIS_CLUSTER
+    for model in [] if analysis_only else settings.SEPARATION_PRELOAD_MODELS:
         if has_checkpoint(model_dir(model)):
             try:
                 get_engine(model).warm_up()

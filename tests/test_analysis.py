@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Task
 
 from separation import analysis_tasks
 from separation.analysis import analyse, notes_from_contour
@@ -47,6 +47,9 @@ def test_a_separated_song_is_analysed_by_the_worker_and_matches_its_truth(worker
         worker_cluster,
     )
     assert done.status == "succeeded", done.error
+    # On the analysis cluster's own queue, so that it never holds up the next Split.
+    jobs = {"separation.tasks.run_job": "stemroom", "separation.analysis_tasks.run_analysis": "analysis"}
+    assert dict(Task.objects.filter(func__in=jobs).values_list("func", "cluster")) == jobs
     response = alice_api.get(url)
     assert response.status_code == 200
     result = response.json()

@@ -17,7 +17,7 @@ from django.core.management import get_commands
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("web", "uploads", "worker", "worker-gpu")
+APP_SERVICES = ("web", "uploads", "worker", "analysis", "worker-gpu")
 ONE_SHOTS = ("migrate", "storage-init")
 S3_NAMES = {
     "STORAGE",
@@ -48,6 +48,7 @@ def test_every_service_of_the_production_shape_is_there():
         "uploads",
         "migrate",
         "worker",
+        "analysis",
         "worker-gpu",
         "db",
         "storage",
@@ -135,7 +136,7 @@ def test_app_environment_names_are_ones_the_app_reads():
     for name in ("web", "uploads"):
         command = shlex.split(SERVICES[name]["command"])
         assert command[:4] == ["python", "-m", "gunicorn", "platform.wsgi"], name
-    for name in ("worker", "worker-gpu"):
+    for name in ("worker", "analysis", "worker-gpu"):
         assert SERVICES[name]["command"] == "python manage.py qcluster"
 
 
@@ -172,6 +173,9 @@ def test_gpu_worker_reserves_nvidia_gpus_and_has_its_own_queue():
     assert env["SEPARATION_DEVICE"] == "gpu"
     assert environment("worker")["SEPARATION_DEVICE"] == "cpu"
     assert "Q_CLUSTER_NAME" not in environment("worker")
+    # Analyses have their own cluster, the one settings send them to.
+    assert environment("analysis")["Q_CLUSTER_NAME"] == settings.ANALYSIS_CLUSTER
+    assert settings.ANALYSIS_CLUSTER in settings.Q_CLUSTER["ALT_CLUSTERS"]
     # Web sends separations to whichever queue .env names (SEPARATION_CLUSTER=gpu with the profile).
     assert environment("web")["SEPARATION_CLUSTER"] == "${SEPARATION_CLUSTER:-}"
 

@@ -44,6 +44,18 @@ def command_line(pid):
         return ""
 
 
+def environment_of(pid):
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return []
+
+
+def nice_of(pid):
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[16])
+
+
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_every_process(tmp_path):
     env = {**os.environ, "STEMROOM_VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
@@ -74,6 +86,13 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_every_process(tmp_path):
         family = descendants(serve.pid)
         names = " ".join(command_line(p) for p in family)
         assert "gunicorn" in names and "qcluster" in names
+        # Two clusters: separations, and song analyses on their own queue, niced below them.
+        niceness = {}
+        for pid in family:
+            if "qcluster" in command_line(pid):
+                cluster = "analysis" if b"Q_CLUSTER_NAME=analysis" in environment_of(pid) else "separation"
+                niceness.setdefault(cluster, set()).add(nice_of(pid))
+        assert niceness == {"separation": {10}, "analysis": {15}}
 
         # A client that never finishes its request keeps a gunicorn worker busy.
         stuck = socket.create_connection(("127.0.0.1", port))

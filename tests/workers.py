@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,8 +94,12 @@ def worker_env():
 
 @pytest.fixture
 def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path, worker_env):
-    cluster = start_cluster(tmp_path, isolated_media, SPLEETER_MODEL_PATH=str(spleeter_2stems.parent), **worker_env)
+    """The worker cluster, with the song-analysis cluster beside it as `manage.py serve` runs them."""
+    env = {"SPLEETER_MODEL_PATH": str(spleeter_2stems.parent), **worker_env}
+    cluster = start_cluster(tmp_path, isolated_media, **env)
+    analysis = start_cluster(tmp_path / "analysis", isolated_media, Q_CLUSTER_NAME=settings.ANALYSIS_CLUSTER, **env)
     yield cluster
+    analysis.stop()
     cluster.stop()
 
 

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 15
 WORKER_NICENESS = 10
+ANALYSIS_NICENESS = 15
 UPLOADS_NICENESS = 5
 
 
@@ -66,6 +67,12 @@ class Command(BaseCommand):
             help="CPU priority of the worker cluster below the web server's (0: the same).",
         )
         parser.add_argument(
+            "--analysis-nice",
+            type=int,
+            default=ANALYSIS_NICENESS,
+            help="CPU priority of the song-analysis cluster below the separation worker's.",
+        )
+        parser.add_argument(
             "--no-proxy",
             action="store_true",
             help="gunicorn listens itself, without nginx in front (development only: slow clients can stall it).",
@@ -82,6 +89,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             bind = f"127.0.0.1:{_free_port()}"
         commands = {"web": _gunicorn(bind, options["web_workers"], options["threads"])}
+        environments = {}
         uploads_bind = None
         if not options["no_proxy"] and options["upload_workers"] > 0:
             # Probing, hashing and storing a file is bulk work, like separating: niced, a
@@ -100,9 +108,22 @@ class Command(BaseCommand):
             # Separation is batch work and takes every core it gets: niced, it yields them
             # to page and API requests, which then stay quick while a job runs.
             commands["worker"] = ["nice", "-n", str(options["worker_nice"]), sys.executable, "manage.py", "qcluster"]
+            if settings.ANALYSIS_CLUSTER:
+                # Analyses have a queue and a cluster of their own (settings.ANALYSIS_CLUSTER),
+                # so a Split never waits behind one; niced below separation, they take what
+                # it leaves of the cores.
+                commands["analysis"] = [
+                    "nice",
+                    "-n",
+                    str(options["analysis_nice"]),
+                    sys.executable,
+                    "manage.py",
+                    "qcluster",
+                ]
+                environments["analysis"] = {**os.environ, "Q_CLUSTER_NAME": settings.ANALYSIS_CLUSTER}
 
         children = {
-            name: subprocess.Popen(cmd, preexec_fn=_die_with_parent, start_new_session=True)
+            name: subprocess.Popen(cmd, env=environments.get(name), preexec_fn=_die_with_parent, start_new_session=True)
             for name, cmd in commands.items()
         }
         if not options["no_proxy"]:
