@@ -93,6 +93,9 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_every_process(tmp_path):
                 cluster = "analysis" if b"Q_CLUSTER_NAME=analysis" in environment_of(pid) else "separation"
                 niceness.setdefault(cluster, set()).add(nice_of(pid))
         assert niceness == {"separation": {10}, "analysis": {15}}
+        # ... all in serve's own session: Linux shares the CPU equally between sessions
+        # (autogroups) before niceness counts, so a session of its own undid the nice.
+        assert {os.getsid(pid) for pid in family} == {os.getsid(serve.pid)}
 
         # A client that never finishes its request keeps a gunicorn worker busy.
         stuck = socket.create_connection(("127.0.0.1", port))

@@ -5,6 +5,9 @@ before handing it to gunicorn on a private loopback port, so slow or idle client
 never tie up Django's threads. One command, one Ctrl-C: both run as children of this process, each in its own
 process group: the stop goes to each group's leader, and whatever is left of a
 group afterwards (gunicorn's and django-q2's own workers included) is killed.
+The groups stay in this process's session: Linux first shares the CPU equally between
+sessions ("autogroups") and only then by niceness, so a worker in a session of its own
+took half the cores from the web server however niced it was.
 Children also get SIGTERM from the kernel if this process dies abruptly
 (PR_SET_PDEATHSIG), so nothing is left orphaned.
 """
@@ -29,8 +32,9 @@ logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 15
 WORKER_NICENESS = 10
+WEB_WORKERS = max(2, min(8, 2 * (os.cpu_count() or 1)))
 ANALYSIS_NICENESS = 15
-UPLOADS_NICENESS = 5
+UPLOADS_NICENESS = 15
 
 
 def _die_with_parent():
@@ -45,13 +49,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--web-workers", type=int, default=2)
-        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=WEB_WORKERS,
+            help="gunicorn processes for pages and API reads (default: two per core, 2 to 8).",
+        )
+        # One thread each: threads of one process take turns at the GIL, and with 8 of them
+        # a read cost up to twice its CPU (bench/load.py: p95 53 ms at 4 x 1, 392 ms at
+        # 4 x 2, 625 ms at 2 x 8). nginx buffers every request and response, so a thread
+        # is never held by a slow client; more processes are what serve more at once.
+        parser.add_argument("--threads", type=int, default=1)
         parser.add_argument(
             "--upload-workers",
             type=int,
             default=1,
             help="gunicorn workers of their own for new uploads, behind nginx (0: the web workers take them).",
+        )
+        parser.add_argument(
+            "--upload-threads",
+            type=int,
+            default=8,
+            help="threads of each upload worker: an upload mostly waits on ffmpeg and the disk, outside the GIL.",
         )
         parser.add_argument(
             "--upload-nice",
@@ -93,13 +112,15 @@ class Command(BaseCommand):
         uploads_bind = None
         if not options["no_proxy"] and options["upload_workers"] > 0:
             # Probing, hashing and storing a file is bulk work, like separating: niced, a
-            # burst of uploads leaves the cores to the pages and API reads people wait on.
+            # burst of uploads leaves the cores to the pages and API reads people wait on
+            # (bench/load.py, 20 uploaders: read p95 36 ms at nice 15, 311-648 ms at nice 5,
+            # whose eight threads together still outweighed the web's processes).
             uploads_bind = f"127.0.0.1:{_free_port()}"
             commands["uploads"] = [
                 "nice",
                 "-n",
                 str(options["upload_nice"]),
-                *_gunicorn(uploads_bind, options["upload_workers"], options["threads"]),
+                *_gunicorn(uploads_bind, options["upload_workers"], options["upload_threads"]),
                 # Only a label, so that `ps` (and bench/load.py) can tell the two pools apart.
                 "--env",
                 "STEMROOM_WEB_POOL=uploads",
@@ -123,7 +144,7 @@ class Command(BaseCommand):
                 environments["analysis"] = {**os.environ, "Q_CLUSTER_NAME": settings.ANALYSIS_CLUSTER}
 
         children = {
-            name: subprocess.Popen(cmd, env=environments.get(name), preexec_fn=_die_with_parent, start_new_session=True)
+            name: subprocess.Popen(cmd, env=environments.get(name), preexec_fn=_die_with_parent, process_group=0)
             for name, cmd in commands.items()
         }
         if not options["no_proxy"]:
@@ -134,9 +155,7 @@ class Command(BaseCommand):
             conf = proxy.write_config(
                 settings.VAR_DIR / "run" / "nginx", listen=public, upstream=bind, uploads=uploads_bind
             )
-            children["proxy"] = subprocess.Popen(
-                proxy.command(conf), preexec_fn=_die_with_parent, start_new_session=True
-            )
+            children["proxy"] = subprocess.Popen(proxy.command(conf), preexec_fn=_die_with_parent, process_group=0)
         self.stdout.write(f"Stemroom is running on http://{public}/ (Ctrl-C stops the server and the worker).")
 
         stopping = False
@@ -190,6 +209,8 @@ def _gunicorn(bind, workers, threads):
         "--workers",
         str(workers),
         "--worker-class",
+        # gthread even with one thread: it keeps nginx's upstream connections alive. The
+        # plain sync worker closes each one, and cost more CPU per read (bench/load.py).
         "gthread",
         "--threads",
         str(threads),
