@@ -114,12 +114,14 @@ def main():
     songs = {minutes: song(minutes) for minutes in args.minutes}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, check=True)
     server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:8765"], env=env)
-    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], env=env, start_new_session=True)
+    # Process groups of their own (stopped as a whole) in this session, as `manage.py serve`
+    # starts them: a session of its own would take an equal share of the CPU whatever its nice.
+    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], env=env, process_group=0)
     # Each split song's analysis runs on its own cluster, as under `make run`, niced as there.
     analysis = subprocess.Popen(
         ["nice", "-n", str(ANALYSIS_NICENESS), sys.executable, "manage.py", "qcluster"],
         env={**env, "Q_CLUSTER_NAME": "analysis"},
-        start_new_session=True,
+        process_group=0,
     )
     base_url = "http://127.0.0.1:8765"
     try:
