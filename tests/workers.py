@@ -99,7 +99,8 @@ def worker_cluster(transactional_db, isolated_media, spleeter_2stems, tmp_path, 
     cluster = start_cluster(tmp_path, isolated_media, **env)
     analysis = start_cluster(tmp_path / "analysis", isolated_media, Q_CLUSTER_NAME=settings.ANALYSIS_CLUSTER, **env)
     yield cluster
-    analysis.stop()
+    # At once: a graceful stop waits for an analysis under way (up to 30 s), and the test is over.
+    analysis.kill()
     cluster.stop()
 
 

@@ -55,10 +55,10 @@ class Command(BaseCommand):
             default=WEB_WORKERS,
             help="gunicorn processes for pages and API reads (default: two per core, 2 to 8).",
         )
-        # One thread each: threads of one process take turns at the GIL, and with 8 of them
-        # a read cost up to twice its CPU (bench/load.py: p95 53 ms at 4 x 1, 392 ms at
-        # 4 x 2, 625 ms at 2 x 8). nginx buffers every request and response, so a thread
-        # is never held by a slow client; more processes are what serve more at once.
+        # One thread each: threads of one process take turns at the GIL (bench/load.py, reads
+        # alone at 200/s: p95 45-57 ms with 4 processes x 1 thread, 71-90 ms with 3 x 2,
+        # 196-399 ms with 2 x 8). nginx buffers every request and response, so a thread is
+        # never held by a slow client; more processes are what serve more at once.
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument(
             "--upload-workers",
