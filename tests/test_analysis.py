@@ -48,7 +48,9 @@ def test_a_separated_song_is_analysed_by_the_worker_and_matches_its_truth(worker
     )
     assert done.status == "succeeded", done.error
     # On the analysis cluster's own queue, so that it never holds up the next Split.
+    # (django-q2's monitor records a task a moment after the task itself has finished.)
     jobs = {"separation.tasks.run_job": "stemroom", "separation.analysis_tasks.run_analysis": "analysis"}
+    wait_for(lambda: Task.objects.filter(func__in=jobs).count() == 2, 10, "both tasks recorded", worker_cluster)
     assert dict(Task.objects.filter(func__in=jobs).values_list("func", "cluster")) == jobs
     response = alice_api.get(url)
     assert response.status_code == 200
