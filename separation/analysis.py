@@ -25,6 +25,9 @@ RATE = 22050
 HOP_SECONDS = 0.01
 # Pitch runs at 16 kHz: a sung F0 is far below 8 kHz, and YIN's cost grows with the rate.
 PITCH_RATE = 16000
+# soxr's medium quality: flat to well past every rate's band of interest here, and cheaper
+# than its high quality (analysis must stay under a third of separation's time).
+RESAMPLING = "soxr_mq"
 # The singing range: below a low bass (G1) to high soprano (G5).
 SING_FMIN, SING_FMAX = 50.0, 800.0
 OCTAVE_SEARCH = 0.04  # a trough within 4 % of half (a third of) the strongest period's lag is its octave (twelfth)
@@ -70,7 +73,7 @@ def load_mono(paths, rate=RATE):
     total = None
     for path in paths:
         samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-        mono = librosa.resample(samples.mean(axis=1), orig_sr=source_rate, target_sr=rate, res_type="soxr_hq")
+        mono = librosa.resample(samples.mean(axis=1), orig_sr=source_rate, target_sr=rate, res_type=RESAMPLING)
         if total is None:
             total = mono
         else:
@@ -95,7 +98,7 @@ def lead_voice(path, rate=PITCH_RATE):
     samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     if not len(samples):
         return np.zeros(0, np.float32)
-    samples = librosa.resample(samples.T, orig_sr=source_rate, target_sr=rate, res_type="soxr_hq")
+    samples = librosa.resample(samples.T, orig_sr=source_rate, target_sr=rate, res_type=RESAMPLING)
     if len(samples) != 2:
         return samples.mean(axis=0)
     left, right = librosa.stft(samples, n_fft=PAN_FFT, hop_length=PAN_FFT // 2)
@@ -132,7 +135,7 @@ def key_of(samples, rate=RATE):
     if not np.any(samples):
         return "C", "major"
     # Seven octaves from C1 end below 4 kHz: half the analysis rate is plenty, and halves the CQT's work.
-    samples = librosa.resample(samples, orig_sr=rate, target_sr=KEY_RATE, res_type="soxr_hq")
+    samples = librosa.resample(samples, orig_sr=rate, target_sr=KEY_RATE, res_type=RESAMPLING)
     rate = KEY_RATE
     spectrum = np.abs(
         librosa.cqt(
@@ -212,17 +215,17 @@ def comb_tempo(onsets, frames_per_second):
     ac = librosa.autocorrelate(centred)
     ac = ac / ac[0]
     max_lag = min(len(ac) - 2, TEMPO_LAG_SECONDS * frames_per_second)
-    lags = np.arange(len(ac))
-    best, best_score = None, -np.inf
-    for bpm in np.arange(*TEMPO_RANGE, TEMPO_STEP):
-        period = 60.0 / bpm * frames_per_second
-        multiples = np.arange(1, int(max_lag / period) + 1) * period
-        if not len(multiples):
-            continue
-        score = np.interp(multiples, lags, ac).sum()
-        if score > best_score:
-            best, best_score = float(bpm), score
-    return best
+    bpms = np.arange(*TEMPO_RANGE, TEMPO_STEP)
+    periods = 60.0 / bpms * frames_per_second
+    # Every candidate's multiples of its period at once (one row each), those past max_lag masked.
+    counts = np.floor(max_lag / periods).astype(int)
+    if not counts.max(initial=0):
+        return None
+    multiples = periods[:, None] * np.arange(1, counts.max() + 1)
+    inside = np.arange(1, counts.max() + 1) <= counts[:, None]
+    scores = np.where(inside, np.interp(multiples, np.arange(len(ac)), ac), 0.0).sum(axis=1)
+    scores[counts == 0] = -np.inf
+    return float(bpms[np.argmax(scores)])
 
 
 def melody(samples, rate=PITCH_RATE):
