@@ -100,10 +100,11 @@ def check_broker():
 
 def check_workers():
     workers = monitoring.workers()
+    # Clusters that take separations: the song-analysis cluster alone would leave every Split waiting.
     result = {
-        "ok": workers["clusters_alive"] > 0,
-        "clusters": workers["clusters_alive"],
-        "processes": workers["processes"],
+        "ok": workers["separating"] > 0,
+        "clusters": workers["separating"],
+        "processes": workers["separating_processes"],
         "last_seen_seconds": workers["last_seen_seconds"],
     }
     if not workers["cache_shared"]:
@@ -113,8 +114,8 @@ def check_workers():
         )
     elif not result["ok"]:
         result["detail"] = (
-            "No django-q2 cluster is reporting (each one's stats expire seconds after its last report): "
-            "start one with `manage.py qcluster`."
+            "No django-q2 cluster that separates is reporting (each one's stats expire seconds after its "
+            "last report): start one with `manage.py qcluster`."
         )
     return result
 

@@ -13,8 +13,11 @@ died drops out within seconds. That only works with a cache shared between proce
 """
 
 import math
+import os
+import socket
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -38,6 +41,9 @@ OUTCOMES = SeparationJob.FINISHED
 RUNNING_SHOWN = 25
 # A cluster stat older than this counts as gone even if a cache kept it past its expiry.
 CLUSTER_STALE_SECONDS = 30
+# django-q2's cluster stats do not say which queue a cluster serves: each cluster's workers
+# record it under the cluster's host and sentinel pid as they start (record_queue).
+QUEUE_KEY = "stemroom:cluster-queue:{host}:{sentinel}"
 
 _storage_sources = {}
 
@@ -111,20 +117,34 @@ def collect(now=None):
     }
 
 
+def record_queue(queue):
+    """In a new django-q2 worker process: the queue its cluster serves, for ``workers()``."""
+    # A worker is a child of its cluster's sentinel, whose pid the cluster's stats carry.
+    caches[Conf.CACHE].set(QUEUE_KEY.format(host=socket.gethostname(), sentinel=os.getppid()), queue, None)
+
+
 def workers(now=None):
-    """django-q2's live cluster stats, read from the cache the clusters write them to."""
+    """django-q2's live cluster stats, read from the cache the clusters write them to.
+
+    ``separating`` counts the live clusters that can take separations: all but the song
+    analysis cluster (settings.ANALYSIS_CLUSTER), which alone would leave every Split queued.
+    """
     now = now or timezone.now()
     cache = caches[Conf.CACHE]
     shared = not isinstance(cache, LocMemCache | DummyCache)
     # A bare Broker reads stats from the cache only: the ORM broker's constructor would
     # also close this request's database connection ("close_old_connections").
+    stats = Stat.get_all(broker=Broker())
+    keys = {stat.cluster_id: QUEUE_KEY.format(host=stat.host, sentinel=stat.sentinel) for stat in stats}
+    queues = cache.get_many(list(keys.values())) if keys else {}
     clusters = []
-    for stat in Stat.get_all(broker=Broker()):
+    for stat in stats:
         last_seen = (now - stat.timestamp).total_seconds()
         status = str(stat.status)
         clusters.append(
             {
                 "cluster_id": str(stat.cluster_id),
+                "queue": queues.get(keys[stat.cluster_id]),
                 "host": stat.host,
                 "pid": stat.pid,
                 "status": status,
@@ -140,9 +160,12 @@ def workers(now=None):
         )
     clusters.sort(key=lambda c: (c["host"], c["pid"]))
     alive = [c for c in clusters if c["alive"]]
+    separating = [c for c in alive if not settings.ANALYSIS_CLUSTER or c["queue"] != settings.ANALYSIS_CLUSTER]
     return {
         "clusters": clusters,
         "clusters_alive": len(alive),
+        "separating": len(separating),
+        "separating_processes": sum(c["workers"] for c in separating),
         "processes": sum(c["workers"] for c in alive),
         "last_seen_seconds": min((c["last_seen_seconds"] for c in alive), default=None),
         "cache_shared": shared,

@@ -54,7 +54,14 @@ def prepare_worker(sender, proc_name, **kwargs):
     """Runs in each new django-q2 worker process, after the fork."""
     from .engines import EngineError, get_engine
     from .models_install import has_checkpoint, model_dir
+    from .monitoring import record_queue
     from .tasks import recover_stale_jobs
+
+    # First, so that /healthz soon knows which queue this cluster serves.
+    try:
+        record_queue(Conf.CLUSTER_NAME)
+    except Exception:
+        logger.exception("Could not record this cluster's queue")
 
     # django-q2 spawns a worker at start-up and whenever one died: the moment to
     # pick up a job whose worker was killed mid-way.

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from separation import monitoring
 from tests.monitoring_data import report_cluster
 from tests.workers import wait_for
 
@@ -141,11 +142,18 @@ def test_a_process_private_cache_is_named_as_the_reason(monitor, settings, model
 def test_a_real_worker_cluster_makes_it_healthy_and_killing_it_makes_it_fail(
     no_preloading, worker_cluster, monitor, model_installed
 ):
-    wait_for(lambda: monitor.get("/healthz").status_code == 200, 60, "/healthz to see the cluster", worker_cluster)
-    workers = monitor.get("/healthz").json()["checks"]["workers"]
+    def queues():
+        return sorted(str(c["queue"]) for c in monitoring.workers()["clusters"] if c["alive"])
+
+    # The song-analysis cluster runs beside it (worker_cluster), and is not counted: it cannot separate.
+    wait_for(lambda: queues() == ["analysis", "stemroom"], 60, "both clusters to report", worker_cluster)
+    response = monitor.get("/healthz")
+    assert response.status_code == 200
+    workers = response.json()["checks"]["workers"]
     assert workers["clusters"] == 1
     assert workers["processes"] == 1
-    # A crash, not a shutdown: nothing gets to say goodbye, the stats just stop coming.
+    # A crash, not a shutdown: nothing gets to say goodbye, the stats just stop coming. The
+    # analysis cluster alone still reports, and cannot make it healthy.
     os.killpg(worker_cluster.process.pid, signal.SIGKILL)
     worker_cluster.process.wait()
     wait_for(lambda: monitor.get("/healthz").status_code == 503, 15, "/healthz to notice the cluster is gone")
