@@ -25,16 +25,10 @@ RATE = 22050
 HOP_SECONDS = 0.01
 # Pitch runs at 16 kHz: a sung F0 is far below 8 kHz, and YIN's cost grows with the rate.
 PITCH_RATE = 16000
-# soxr's medium quality: flat to well past every rate's band of interest here, and cheaper
-# than its high quality (analysis must stay under a third of separation's time).
-RESAMPLING = "soxr_mq"
 # The singing range: below a low bass (G1) to high soprano (G5).
 SING_FMIN, SING_FMAX = 50.0, 800.0
 OCTAVE_SEARCH = 0.04  # a trough within 4 % of half (a third of) the strongest period's lag is its octave (twelfth)
 OCTAVE_SLACK = 0.1  # ... and is taken when no shallower than the strongest by more than this
-LEAD_PAN_SPREAD = 0.35  # radians of pan angle around the lead voice's place that still count as it
-PAN_FFT = 1024  # 64 ms at PITCH_RATE
-PAN_BINS = 512
 VOICING_APERIODICITY = 0.5  # above: noise, breath or consonant, not sung pitch
 VOICING_RANGE_DB = 35  # quieter than the loud parts by more than this: bleed, not singing
 OCTAVE_MEDIAN_FRAMES = 101  # one second of voiced frames: the register octave slips are folded into
@@ -73,47 +67,13 @@ def load_mono(paths, rate=RATE):
     total = None
     for path in paths:
         samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-        mono = librosa.resample(samples.mean(axis=1), orig_sr=source_rate, target_sr=rate, res_type=RESAMPLING)
+        mono = librosa.resample(samples.mean(axis=1), orig_sr=source_rate, target_sr=rate, res_type="soxr_hq")
         if total is None:
             total = mono
         else:
             n = max(len(total), len(mono))
             total = np.pad(total, (0, n - len(total))) + np.pad(mono, (0, n - len(mono)))
     return total if total is not None else np.zeros(0, np.float32)
-
-
-def lead_voice(path, rate=PITCH_RATE):
-    """The vocal stem at ``rate`` in mono, weighted toward where its lead voice sits in the stereo image.
-
-    A lead vocal has one place in the stereo image (mostly near the centre); harmony and
-    backing voices are panned elsewhere. Each STFT bin of the two channels is weighted by
-    how near its pan angle (atan2(|R|, |L|)) is to the stem's energy-weighted median angle,
-    a Gaussian of LEAD_PAN_SPREAD radians, before the mix-down. On the 20 songs of
-    bench/analysis.py the harmony took 1.8 % of the lead's frames instead of 2.5 % (on 12
-    other seeds 0.7 % instead of 2.2 %), and melody accuracy rose 1.4 (1.6) points. A mono
-    file comes back as it is.
-    """
-    import librosa
-
-    samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    if not len(samples):
-        return np.zeros(0, np.float32)
-    samples = librosa.resample(samples.T, orig_sr=source_rate, target_sr=rate, res_type=RESAMPLING)
-    if len(samples) != 2:
-        return samples.mean(axis=0)
-    left, right = librosa.stft(samples, n_fft=PAN_FFT, hop_length=PAN_FFT // 2)
-    magnitude_left, magnitude_right = np.abs(left), np.abs(right)
-    angle = np.arctan2(magnitude_right, magnitude_left)
-    # The energy-weighted median angle, to a 1/PAN_BINS of the quarter turn.
-    step = (np.pi / 2) / PAN_BINS
-    bins = np.minimum((angle / step).astype(np.intp), PAN_BINS - 1)
-    cumulative = np.cumsum(np.bincount(bins.ravel(), (magnitude_left**2 + magnitude_right**2).ravel(), PAN_BINS))
-    if cumulative[-1] <= 0:
-        return samples.mean(axis=0)
-    centre = (np.searchsorted(cumulative, cumulative[-1] / 2) + 0.5) * step
-    weight = np.exp(-(((angle - centre) / LEAD_PAN_SPREAD) ** 2))
-    mono = librosa.istft((left + right) / 2 * weight, hop_length=PAN_FFT // 2, length=samples.shape[1])
-    return mono.astype(np.float32)
 
 
 def key_of(samples, rate=RATE):
@@ -135,7 +95,7 @@ def key_of(samples, rate=RATE):
     if not np.any(samples):
         return "C", "major"
     # Seven octaves from C1 end below 4 kHz: half the analysis rate is plenty, and halves the CQT's work.
-    samples = librosa.resample(samples, orig_sr=rate, target_sr=KEY_RATE, res_type=RESAMPLING)
+    samples = librosa.resample(samples, orig_sr=rate, target_sr=KEY_RATE, res_type="soxr_hq")
     rate = KEY_RATE
     spectrum = np.abs(
         librosa.cqt(
@@ -402,7 +362,7 @@ def analyse(vocals_path, accompaniment_path, on_progress=None):
     report(0.15)
     tonic, mode = key_of(accompaniment)
     report(0.25)
-    contour, notes = melody(lead_voice(vocals_path))
+    contour, notes = melody(load_mono(vocals_path, PITCH_RATE))
     report(1.0)
     return {
         "key": tonic,

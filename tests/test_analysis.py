@@ -206,35 +206,6 @@ def test_with_a_quieter_harmony_above_it_the_melody_follows_the_lead(lead, harmo
     assert [n["midi"] for n in notes] == [lead]
 
 
-def panned(samples, position):
-    """Mono ``samples`` placed in a stereo image at ``position`` (-1 left .. 1 right), constant power."""
-    angle = (position + 1) * np.pi / 4
-    return np.stack([samples * np.cos(angle), samples * np.sin(angle)], axis=1)
-
-
-@pytest.mark.parametrize("lead, harmony", [(48, 64), (45, 61)])
-def test_a_harmony_panned_away_from_the_lead_does_not_take_the_melody(tmp_path, lead, harmony):
-    import soundfile
-
-    from separation.analysis import PITCH_RATE, lead_voice, load_mono, melody
-
-    # A tenth and an octave above, at half the lead's level, off to the right as backing
-    # vocals are mixed: its fundamental is near the lead's fifth partial, and in a plain
-    # mix-down the harmony wins nearly every frame.
-    rate = 44100
-    stems = panned(harmonic_tone(lead, 2.0, 0.3, rate), 0.0) + panned(harmonic_tone(harmony, 2.0, 0.15, rate), 0.8)
-    path = tmp_path / "vocals.flac"
-    soundfile.write(path, stems.astype(np.float32), rate)
-    contour, notes = melody(lead_voice(path))
-    voiced = np.array([m for m in contour if m is not None])
-    assert len(voiced) > 0.9 * len(contour)
-    assert np.mean(np.abs(voiced - lead) <= 0.5) > 0.95, np.median(voiced)
-    assert [n["midi"] for n in notes] == [lead]
-    # A mono stem has no stereo image to go by: it is analysed as it is.
-    soundfile.write(tmp_path / "mono.flac", stems.mean(axis=1).astype(np.float32), rate)
-    assert np.allclose(lead_voice(tmp_path / "mono.flac"), load_mono(tmp_path / "mono.flac", PITCH_RATE))
-
-
 def chord_song(tmp_path, progression, tonic_pc, mode, seconds_per_chord=1.5, repeats=3):
     """Block triads with their root in the bass, for every scale degree in ``progression``."""
     import soundfile
