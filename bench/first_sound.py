@@ -104,6 +104,7 @@ def main():
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
     from playwright.sync_api import sync_playwright
@@ -120,7 +121,7 @@ def main():
     # Each split song's analysis runs on its own cluster, as under `make run`, niced as there.
     analysis = subprocess.Popen(
         ["nice", "-n", str(ANALYSIS_NICENESS), sys.executable, "manage.py", "qcluster"],
-        env={**env, "Q_CLUSTER_NAME": "analysis"},
+        env={**env, "Q_CLUSTER_NAME": settings.ANALYSIS_CLUSTER},
         process_group=0,
     )
     base_url = "http://127.0.0.1:8765"
@@ -131,8 +132,6 @@ def main():
         user = get_user_model().objects.create_user("bench", password="a long bench passphrase")
         client = Client()
         client.force_login(user)
-        from django.conf import settings
-
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1366, "height": 900})

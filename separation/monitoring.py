@@ -117,6 +117,11 @@ def collect(now=None):
     }
 
 
+def takes_only_analyses(queue):
+    """Whether a cluster serving ``queue`` is the song-analysis cluster (settings.ANALYSIS_CLUSTER), which never separates."""
+    return bool(settings.ANALYSIS_CLUSTER) and queue == settings.ANALYSIS_CLUSTER
+
+
 def record_queue(queue):
     """In a new django-q2 worker process: the queue its cluster serves, for ``workers()``."""
     # A worker is a child of its cluster's sentinel, whose pid the cluster's stats carry.
@@ -160,7 +165,7 @@ def workers(now=None):
         )
     clusters.sort(key=lambda c: (c["host"], c["pid"]))
     alive = [c for c in clusters if c["alive"]]
-    separating = [c for c in alive if not settings.ANALYSIS_CLUSTER or c["queue"] != settings.ANALYSIS_CLUSTER]
+    separating = [c for c in alive if not takes_only_analyses(c["queue"])]
     return {
         "clusters": clusters,
         "clusters_alive": len(alive),

@@ -54,7 +54,7 @@ def prepare_worker(sender, proc_name, **kwargs):
     """Runs in each new django-q2 worker process, after the fork."""
     from .engines import EngineError, get_engine
     from .models_install import has_checkpoint, model_dir
-    from .monitoring import record_queue
+    from .monitoring import record_queue, takes_only_analyses
     from .tasks import recover_stale_jobs
 
     # First, so that /healthz soon knows which queue this cluster serves.
@@ -72,8 +72,7 @@ def prepare_worker(sender, proc_name, **kwargs):
 
     # Warm worker: TensorFlow and the model load now (seconds), not in the first job.
     # The analysis cluster never separates: it would only hold a gigabyte for nothing.
-    analysis_only = bool(settings.ANALYSIS_CLUSTER) and Conf.CLUSTER_NAME == settings.ANALYSIS_CLUSTER
-    for model in [] if analysis_only else settings.SEPARATION_PRELOAD_MODELS:
+    for model in [] if takes_only_analyses(Conf.CLUSTER_NAME) else settings.SEPARATION_PRELOAD_MODELS:
         if has_checkpoint(model_dir(model)):
             try:
                 get_engine(model).warm_up()

@@ -128,19 +128,12 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             # Separation is batch work and takes every core it gets: niced, it yields them
             # to page and API requests, which then stay quick while a job runs.
-            commands["worker"] = ["nice", "-n", str(options["worker_nice"]), sys.executable, "manage.py", "qcluster"]
+            commands["worker"] = _qcluster(options["worker_nice"])
             if settings.ANALYSIS_CLUSTER:
                 # Analyses have a queue and a cluster of their own (settings.ANALYSIS_CLUSTER),
                 # so a Split never waits behind one; niced below separation, they take what
                 # it leaves of the cores.
-                commands["analysis"] = [
-                    "nice",
-                    "-n",
-                    str(options["analysis_nice"]),
-                    sys.executable,
-                    "manage.py",
-                    "qcluster",
-                ]
+                commands["analysis"] = _qcluster(options["analysis_nice"])
                 environments["analysis"] = {**os.environ, "Q_CLUSTER_NAME": settings.ANALYSIS_CLUSTER}
 
         children = {
@@ -196,6 +189,10 @@ class Command(BaseCommand):
             _signal_group(child, signal.SIGKILL)
             child.wait()
         self.stdout.write("Stopped.")
+
+
+def _qcluster(niceness):
+    return ["nice", "-n", str(niceness), sys.executable, "manage.py", "qcluster"]
 
 
 def _gunicorn(bind, workers, threads):
