@@ -32,6 +32,9 @@ OCTAVE_SLACK = 0.1  # ... and is taken when no shallower than the strongest by m
 VOICING_APERIODICITY = 0.5  # above: noise, breath or consonant, not sung pitch
 VOICING_RANGE_DB = 35  # quieter than the loud parts by more than this: bleed, not singing
 OCTAVE_MEDIAN_FRAMES = 101  # one second of voiced frames: the register octave slips are folded into
+# A frame that locked onto a harmonic (2nd-8th) or a subharmonic (1/2-1/8) of the sung pitch lies
+# this many semitones from it; a real melody moves from its one-second median by far less.
+HARMONIC_SLIPS = np.array(sorted({0.0, *(sign * 12 * np.log2(k) for k in range(2, 9) for sign in (1, -1))}))
 VIBRATO_FRAMES = 15  # 150 ms, about one cycle of a 5-7 Hz vibrato
 CONSONANT_FRAMES = 15  # unvoiced gaps up to 150 ms (a consonant cluster) take the next vowel's pitch
 # A note: a voiced run at least this long, split where the pitch moves by more than NOTE_JUMP semitones.
@@ -289,8 +292,9 @@ def clean_contour(f0, aperiodicity, rms):
     """Raw YIN frames to a singing contour in MIDI (NaN: unvoiced).
 
     Voiced: periodic enough and within VOICING_RANGE_DB of the loud parts (a separated
-    vocal stem keeps quiet bleed from the band). Octave slips are folded back to the
-    running median; within each steady stretch the pitch is averaged over about one
+    vocal stem keeps quiet bleed from the band). Frames that slipped onto a harmonic or
+    subharmonic of the sung pitch (an octave, a twelfth, two octaves...) are folded back to
+    the running median; within each steady stretch the pitch is averaged over about one
     vibrato cycle, and consonant gaps inside a phrase take the pitch of the vowel after.
     """
     from scipy import ndimage
@@ -303,7 +307,8 @@ def clean_contour(f0, aperiodicity, rms):
         return midi
     values = midi[where]
     typical = ndimage.median_filter(values, size=OCTAVE_MEDIAN_FRAMES, mode="nearest")
-    midi[where] = values - 12 * np.round((values - typical) / 12)
+    slip = HARMONIC_SLIPS[np.argmin(np.abs((values - typical)[:, None] - HARMONIC_SLIPS), axis=1)]
+    midi[where] = values - slip
     for run in _voiced_runs(midi):
         if len(run) >= 3:
             midi[run] = ndimage.median_filter(midi[run], size=5, mode="nearest")

@@ -206,6 +206,19 @@ def test_with_a_quieter_harmony_above_it_the_melody_follows_the_lead(lead, harmo
     assert [n["midi"] for n in notes] == [lead]
 
 
+@pytest.mark.parametrize("harmonic", [3, 5, 1 / 3])
+def test_frames_that_slip_onto_a_harmonic_are_folded_back_to_the_sung_pitch(harmonic):
+    from separation.analysis import clean_contour
+
+    # A held G2 (98 Hz) whose separated stem makes YIN lock onto the 3rd or 5th harmonic, or a
+    # third of the period, for a few frames: folding by octaves alone would leave them a fifth
+    # or a third away (12 * log2(3) = 19.02 semitones is an octave and a fifth).
+    f0 = np.full(200, 98.0)
+    f0[90:96] = 98.0 * harmonic
+    midi = clean_contour(f0, aperiodicity=np.full(200, 0.2), rms=np.full(200, 0.1))
+    assert np.all(np.abs(midi - 43) <= 0.5), midi[85:100].round(2)
+
+
 def chord_song(tmp_path, progression, tonic_pc, mode, seconds_per_chord=1.5, repeats=3):
     """Block triads with their root in the bass, for every scale degree in ``progression``."""
     import soundfile
