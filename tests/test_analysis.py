@@ -198,7 +198,7 @@ def test_with_a_quieter_harmony_above_it_the_melody_follows_the_lead(lead, harmo
 
     # A lead under a harmony a third (or a tenth) above at half its level, as a chorus's backing voice:
     # the first period under YIN's threshold is the harmony's, the strongest is the lead's.
-    both = harmonic_tone(lead, 2.0, 0.4) + harmonic_tone(harmony, 2.0, 0.2)
+    both = harmonic_tone(lead, 2.0, 0.4, PITCH_RATE) + harmonic_tone(harmony, 2.0, 0.2, PITCH_RATE)
     contour, notes = melody(both.astype(np.float32), PITCH_RATE)
     voiced = np.array([m for m in contour if m is not None])
     assert len(voiced) > 0.9 * len(contour)
