@@ -32,6 +32,7 @@ SING_FMIN, SING_FMAX = 50.0, 800.0
 OCTAVE_SEARCH = 0.04  # a trough within 4 % of half (a third of) the strongest period's lag is its octave (twelfth)
 OCTAVE_SLACK = 0.1  # ... and is taken when no shallower than the strongest by more than this
 OCTAVE_PASSES = 3  # ... checked this many times over, so a trough at up to 8 (or 27) periods comes down to one
+YIN_BLOCK_FRAMES = 4096  # frames analysed at once: 41 s of audio
 VOICING_APERIODICITY = 0.5  # above: noise, breath or consonant, not sung pitch
 VOICING_RANGE_DB = 35  # quieter than the loud parts by more than this: bleed, not singing
 OCTAVE_MEDIAN_FRAMES = 101  # one second of voiced frames: the register octave slips are folded into
@@ -230,7 +231,7 @@ def melody(samples, rate=PITCH_RATE):
 
 
 def yin(samples, rate, fmin, fmax, hop, quiet_db=None):
-    """YIN (de Cheveigné & Kawahara, 2002) for every frame at once, with FFT correlations.
+    """YIN (de Cheveigné & Kawahara, 2002) for many frames at once, with FFT correlations.
 
     Returns per frame (centred on ``i * hop``): F0 in Hz (parabolically refined), the
     aperiodicity (the normalised difference at that period: 0 for a pure tone, ~1 for
@@ -240,7 +241,6 @@ def yin(samples, rate, fmin, fmax, hop, quiet_db=None):
     F0, aperiodicity 1 (a vocal stem is silent or bleed for much of a song).
     """
     import librosa
-    import scipy.fft
 
     shortest, longest = int(rate / fmax), int(np.ceil(rate / fmin))
     window = int(2 ** np.ceil(np.log2(longest)))  # the integration window: at least one longest period
@@ -251,9 +251,20 @@ def yin(samples, rate, fmin, fmax, hop, quiet_db=None):
     rms = np.sqrt(np.einsum("ij,ij->i", all_frames[:, :window], all_frames[:, :window]) / window)
     f0, aperiodicity = np.full(count, np.nan), np.ones(count)
     active = np.ones(count, bool) if quiet_db is None else loud_enough(rms, quiet_db)
-    frames = all_frames[active]
-    if not len(frames):
-        return f0, aperiodicity, rms
+    where = np.flatnonzero(active)
+    # In blocks, so a long song's frames never sit in memory all at once (with every lag, a
+    # 20-minute song's would take 2 GB); the block is long enough that the FFTs stay batched.
+    for block in np.array_split(where, max(1, math.ceil(len(where) / YIN_BLOCK_FRAMES))):
+        if len(block):
+            f0[block], aperiodicity[block] = _periods(all_frames[block], rate, window, shortest, longest)
+    return f0, aperiodicity, rms
+
+
+def _periods(frames, rate, window, shortest, longest):
+    """(F0 in Hz, aperiodicity) of each of ``frames`` (one per row: the window, then ``longest`` more samples)."""
+    import scipy.fft
+
+    span = frames.shape[1]
     size = int(2 ** np.ceil(np.log2(span + window)))
     # r(tau) = sum over the window of x[j] * x[j + tau], for every lag at once.
     # (scipy's FFT in single precision, on every core: a third of numpy's time; the
@@ -276,8 +287,7 @@ def yin(samples, rate, fmin, fmax, hop, quiet_db=None):
     curvature = before - 2 * at + after
     safe = np.where(np.abs(curvature) > 1e-12, curvature, 1.0)
     offset = np.clip(np.where(np.abs(curvature) > 1e-12, 0.5 * (before - after) / safe, 0.0), -1, 1)
-    f0[active], aperiodicity[active] = rate / (lag + offset), at
-    return f0, aperiodicity, rms
+    return rate / (lag + offset), at
 
 
 def loud_enough(rms, range_db):

@@ -219,6 +219,23 @@ def test_frames_that_slip_onto_a_harmonic_are_folded_back_to_the_sung_pitch(harm
     assert np.all(np.abs(midi - 43) <= 0.5), midi[85:100].round(2)
 
 
+def test_yin_in_blocks_gives_what_it_gives_all_at_once(monkeypatch):
+    from separation import analysis
+
+    # Blocks bound a long song's memory; they must not change a single frame.
+    rng = np.random.default_rng(5)
+    voice = np.concatenate([harmonic_tone(m, 0.5, 0.3, analysis.PITCH_RATE) for m in (50, 57, 62, 55)])
+    voice += 0.02 * rng.standard_normal(len(voice))
+    voice[4000:9000] *= 0.001  # quiet frames are skipped, so blocks hold scattered frames
+    arguments = (voice, analysis.PITCH_RATE, 50.0, 800.0, 120, 35)
+    whole = analysis.yin(*arguments)
+    monkeypatch.setattr(analysis, "YIN_BLOCK_FRAMES", 7)
+    blocked = analysis.yin(*arguments)
+    for part_whole, part_blocked in zip(whole, blocked, strict=True):
+        np.testing.assert_array_equal(part_whole, part_blocked)
+    assert np.isnan(whole[0]).sum() > 0 and (~np.isnan(whole[0])).sum() > 100
+
+
 def chord_song(tmp_path, progression, tonic_pc, mode, seconds_per_chord=1.5, repeats=3):
     """Block triads with their root in the bass, for every scale degree in ``progression``."""
     import soundfile
