@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import F, Q, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from accounts.quotas import quota_for
 from platform.api_errors import APIError
 from separation import analysis_tasks, chunks, services
-from separation.models import SeparationJob, SeparationRequest, Stem
+from separation.models import SeparationJob, Stem
 from separation.serializers import JobSerializer, StemSerializer, analysis_representation
 
 from . import downloads
@@ -54,19 +54,26 @@ def visible_job(user, pk):
     """The job ``pk`` as ``user`` sees it (``request_cancelled_at`` set, stems loaded once it has any), or Http404.
 
     The same rule as jobs_visible_to, in simple queries that cost a third as much as
-    filtering that queryset: job status is what every waiting page polls.
+    filtering that queryset: job status is what every waiting page polls. Someone who
+    asked for the job gets it in one query, joined to their request.
     """
     try:
         pk = uuid.UUID(str(pk))
     except ValueError:
         raise Http404("No such job.") from None
-    asked = list(SeparationRequest.objects.filter(user=user, job_id=pk).values_list("cancelled_at", flat=True)[:1])
-    if not asked and not Remix.objects.filter(owner=user, job_id=pk).exists():
-        raise Http404("No such job.")
-    job = SeparationJob.objects.filter(pk=pk).first()
+    asked = (
+        SeparationJob.objects.filter(pk=pk, requests__user=user)
+        .order_by()
+        .annotate(request_cancelled_at=F("requests__cancelled_at"))
+    )
+    job = next(iter(asked[:1]), None)
     if job is None:
-        raise Http404("No such job.")
-    job.request_cancelled_at = asked[0] if asked else None
+        if not Remix.objects.filter(owner=user, job_id=pk).exists():
+            raise Http404("No such job.")
+        job = next(iter(SeparationJob.objects.filter(pk=pk).order_by()[:1]), None)
+        if job is None:
+            raise Http404("No such job.")
+        job.request_cancelled_at = None
     if job.status == SeparationJob.Status.SUCCEEDED:
         prefetch_related_objects([job], "stems")
     else:

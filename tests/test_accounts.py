@@ -82,6 +82,17 @@ def test_a_token_authenticates_api_clients_until_revoked(client, alice):
     assert response.json() == {"detail": "Invalid token.", "code": "authentication_failed"}
 
 
+def test_a_deactivated_users_token_no_longer_works(alice):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    assert api.get("/api/tracks/").status_code == 200
+    alice.is_active = False
+    alice.save()
+    response = api.get("/api/tracks/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "User inactive or deleted.", "code": "authentication_failed"}
+
+
 def test_replacing_a_token_invalidates_the_old_one(client, alice):
     client.force_login(alice)
     client.post("/accounts/profile/token/")
