@@ -122,6 +122,13 @@ def takes_only_analyses(queue):
     return bool(settings.ANALYSIS_CLUSTER) and queue == settings.ANALYSIS_CLUSTER
 
 
+def takes_separations(queue):
+    """Whether a cluster serving ``queue`` gets separation jobs: the queue settings.SEPARATION_CLUSTER
+    names, else the default cluster's. A cluster whose queue is not recorded yet (its workers
+    are starting) is given the benefit of the doubt."""
+    return queue is None or queue == (settings.SEPARATION_CLUSTER or Conf.PREFIX)
+
+
 def record_queue(queue):
     """In a new django-q2 worker process: the queue its cluster serves, for ``workers()``."""
     # A worker is a child of its cluster's sentinel, whose pid the cluster's stats carry.
@@ -131,8 +138,9 @@ def record_queue(queue):
 def workers(now=None):
     """django-q2's live cluster stats, read from the cache the clusters write them to.
 
-    ``separating`` counts the live clusters that can take separations: all but the song
-    analysis cluster (settings.ANALYSIS_CLUSTER), which alone would leave every Split queued.
+    ``separating`` counts the live clusters that take separations (``takes_separations``):
+    the song-analysis cluster, or CPU workers while separations go to the GPU queue, alone
+    would leave every Split queued.
     """
     now = now or timezone.now()
     cache = caches[Conf.CACHE]
@@ -165,7 +173,7 @@ def workers(now=None):
         )
     clusters.sort(key=lambda c: (c["host"], c["pid"]))
     alive = [c for c in clusters if c["alive"]]
-    separating = [c for c in alive if not takes_only_analyses(c["queue"])]
+    separating = [c for c in alive if takes_separations(c["queue"])]
     return {
         "clusters": clusters,
         "clusters_alive": len(alive),

@@ -1,6 +1,7 @@
 """Job histories and django-q2 cluster stats for the admin monitoring tests."""
 
 import hashlib
+import itertools
 import os
 import random
 import socket
@@ -87,20 +88,31 @@ def make_history(count, now, *, seed=7, requested_by=None):
     return finished
 
 
-def report_cluster(*, age_seconds=0.0, workers=1, status=Conf.IDLE, expires_in=3, now=None):
+_SENTINEL_PIDS = itertools.count(4_000_000)  # above any real pid (pid_max is at most 2**22)
+
+
+def report_cluster(*, age_seconds=0.0, workers=1, status=Conf.IDLE, expires_in=3, now=None, queue=None):
     """Write one cluster's stats to the cache exactly where and how django-q2's sentinel
     writes them (``Stat.save``: ``broker.set_stat(key, SignedPackage.dumps(stat, True), 3)``).
 
     ``age_seconds`` backdates the stats, as if the sentinel stopped writing that long ago;
-    ``expires_in`` is the cache expiry (django-q2 uses 3 s).
+    ``expires_in`` is the cache expiry (django-q2 uses 3 s). ``queue``: the queue its workers
+    record as they start (separation.monitoring.record_queue); None, as before they have.
     """
     from django.utils import timezone
 
     stat = Status(pid=os.getpid(), cluster_id=uuid.uuid4())
+    stat.sentinel = next(_SENTINEL_PIDS)  # each cluster its own, as each sentinel process has
     stat.host = socket.gethostname()
     stat.status = status
     stat.workers = list(range(10_000, 10_000 + workers))
     stat.tob = (now or timezone.now()) - timedelta(minutes=5)
     stat.timestamp = (now or timezone.now()) - timedelta(seconds=age_seconds)
     Broker().set_stat(Stat.get_key(stat.cluster_id), SignedPackage.dumps(stat, True), expires_in)
+    if queue is not None:
+        from django.core.cache import caches
+
+        from separation.monitoring import QUEUE_KEY
+
+        caches[Conf.CACHE].set(QUEUE_KEY.format(host=stat.host, sentinel=stat.sentinel), queue, None)
     return stat

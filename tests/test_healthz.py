@@ -90,6 +90,29 @@ def test_a_cluster_that_is_stopping_does_not_count(client, model_installed):
     assert client.get("/healthz").status_code == 503
 
 
+@pytest.mark.parametrize(
+    "separation_cluster, live_queues, healthy",
+    [
+        ("", ["stemroom", "analysis"], True),
+        ("", ["analysis"], False),
+        # Separations go to the GPU queue: CPU workers (mixdowns) and analyses alone leave Splits queued.
+        ("gpu", ["stemroom", "analysis"], False),
+        ("gpu", ["gpu"], True),
+        # ... and GPU workers are no use while separations go to the default queue.
+        ("", ["gpu", "analysis"], False),
+    ],
+)
+def test_only_clusters_that_take_separations_count(
+    monitor, model_installed, settings, separation_cluster, live_queues, healthy
+):
+    settings.SEPARATION_CLUSTER = separation_cluster
+    for queue in live_queues:
+        report_cluster(queue=queue)
+    response = monitor.get("/healthz")
+    assert response.status_code == (200 if healthy else 503)
+    assert response.json()["checks"]["workers"]["clusters"] == (1 if healthy else 0)
+
+
 def test_it_fails_when_the_model_is_missing(monitor, no_model):
     report_cluster()
     response = monitor.get("/healthz")
