@@ -117,8 +117,9 @@ class SpleeterEngine(Engine):
             intra_op_parallelism_threads=cores,
             # Two ops at once, each using every core: the model's U-Nets (one per stem) are
             # independent branches, and one runs while the other waits between its ops. On 2
-            # cores a 3-minute song took 5.7-6.7 s against 6.6-6.9 s one op at a time (the
-            # first chunk as soon), and more ops at once were slower again.
+            # cores the engine took a median 5.41 s for a 3-minute song against 6.18 s one op
+            # at a time (12 of each, alternating; the first chunk as soon), and four at once
+            # were slower again.
             inter_op_parallelism_threads=min(2, cores),
         )
         if device == "cpu":
