@@ -219,6 +219,29 @@ def test_frames_that_slip_onto_a_harmonic_are_folded_back_to_the_sung_pitch(harm
     assert np.all(np.abs(midi - 43) <= 0.5), midi[85:100].round(2)
 
 
+def test_where_two_voices_sing_the_lead_is_the_one_where_one_voice_sang():
+    from separation.analysis import lead_pitch
+
+    def hz(midi):
+        return 440 * 2 ** ((midi - 69) / 12)
+
+    # Views: left, right, left minus some right, right minus some left. A verse: the lead (G3) alone,
+    # the same everywhere. Then a chorus with a harmony a third above, panned left: there it is the
+    # more periodic view, so "most periodic wins" would follow it.
+    verse, chorus = 200, 200
+    f0s = np.array([[hz(55)] * verse + [hz(59)] * chorus, [hz(55)] * (verse + chorus)] * 2, float)
+    f0s[3, verse:] = hz(55)
+    f0s[2, verse:] = hz(59)
+    aperiodicities = np.full_like(f0s, 0.2)
+    aperiodicities[0, verse:], aperiodicities[2, verse:] = 0.1, 0.15
+    f0, aperiodicity = lead_pitch(f0s, aperiodicities)
+    np.testing.assert_allclose(f0, hz(55))
+    assert np.all(aperiodicity == 0.2)
+    # One view (a mono stem): nothing to choose between.
+    f0, _ = lead_pitch(f0s[:1], aperiodicities[:1])
+    np.testing.assert_allclose(f0, f0s[0])
+
+
 def test_yin_in_blocks_gives_what_it_gives_all_at_once(monkeypatch):
     from separation import analysis
 
