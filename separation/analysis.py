@@ -35,6 +35,7 @@ OCTAVE_SEARCH = 0.04  # a trough within 4 % of half (a third of) the strongest p
 OCTAVE_SLACK = 0.1  # ... and is taken when no shallower than the strongest by more than this
 OCTAVE_PASSES = 3  # ... checked this many times over, so a trough at up to 8 (or 27) periods comes down to one
 SIDE_CANCEL = 0.3  # how much of the other channel each side view takes away (lead_pitch)
+CHANNELS_AGREE = 0.5  # semitones: two channels this close give one voice's pitch (lead_pitch)
 LEAD_REFERENCE_FRAMES = 151  # 1.5 s of frames where both channels agree: where the lead sings
 LEAD_REFERENCE_MIN_FRAMES = 10  # fewer agreeing frames say nothing: keep the most periodic view
 YIN_BLOCK_FRAMES = 4096  # frames analysed at once: 41 s of audio
@@ -230,7 +231,7 @@ def melody(samples, rate=PITCH_RATE):
         # The side views matter only where the channels disagree: tracked there alone, they cost a fraction.
         (f0_left, *_), (f0_right, *_) = tracked
         with np.errstate(invalid="ignore"):
-            differ = np.abs(np.log2(f0_left / f0_right)) * 12 > 0.5
+            differ = _semitones_apart(f0_left, f0_right) > CHANNELS_AGREE
         tracked += [track(left - SIDE_CANCEL * right, differ), track(right - SIDE_CANCEL * left, differ)]
     else:
         tracked = [track(channels.mean(axis=0))]
@@ -258,10 +259,10 @@ def lead_pitch(f0s, aperiodicities):
     frames = np.arange(f0s.shape[1])
     chosen = np.argmin(aperiodicities, axis=0)
     if len(f0s) >= 2:
+        voiced = aperiodicities.min(axis=0) < VOICING_APERIODICITY
         with np.errstate(invalid="ignore", divide="ignore"):
             midi = 69 + 12 * np.log2(f0s / 440.0)
-        voiced = aperiodicities.min(axis=0) < VOICING_APERIODICITY
-        agree = np.flatnonzero(voiced & (np.abs(midi[0] - midi[1]) <= 0.5))
+            agree = np.flatnonzero(voiced & (_semitones_apart(f0s[0], f0s[1]) <= CHANNELS_AGREE))
         if len(agree) > LEAD_REFERENCE_MIN_FRAMES:
             from scipy import ndimage
 
@@ -272,6 +273,11 @@ def lead_pitch(f0s, aperiodicities):
             nearest = np.argmin(np.abs(np.nan_to_num(midi, nan=np.inf) - reference), axis=0)
             chosen = np.where(disagree, nearest, chosen)
     return f0s[chosen, frames], aperiodicities[chosen, frames]
+
+
+def _semitones_apart(f0_a, f0_b):
+    """Per frame, how far apart two F0 tracks are in semitones (NaN where either is unvoiced)."""
+    return np.abs(12 * np.log2(f0_a / f0_b))
 
 
 def yin(samples, rate, fmin, fmax, hop, quiet_db=None, only=None):

@@ -129,10 +129,11 @@ def takes_separations(queue):
     return queue is None or queue == (settings.SEPARATION_CLUSTER or Conf.PREFIX)
 
 
-def record_queue(queue):
+def record_queue(queue, sentinel=None):
     """In a new django-q2 worker process: the queue its cluster serves, for ``workers()``."""
     # A worker is a child of its cluster's sentinel, whose pid the cluster's stats carry.
-    caches[Conf.CACHE].set(QUEUE_KEY.format(host=socket.gethostname(), sentinel=os.getppid()), queue, None)
+    sentinel = os.getppid() if sentinel is None else sentinel
+    caches[Conf.CACHE].set(QUEUE_KEY.format(host=socket.gethostname(), sentinel=sentinel), queue, None)
 
 
 def workers(now=None):

@@ -110,9 +110,7 @@ def report_cluster(*, age_seconds=0.0, workers=1, status=Conf.IDLE, expires_in=3
     stat.timestamp = (now or timezone.now()) - timedelta(seconds=age_seconds)
     Broker().set_stat(Stat.get_key(stat.cluster_id), SignedPackage.dumps(stat, True), expires_in)
     if queue is not None:
-        from django.core.cache import caches
+        from separation.monitoring import record_queue
 
-        from separation.monitoring import QUEUE_KEY
-
-        caches[Conf.CACHE].set(QUEUE_KEY.format(host=stat.host, sentinel=stat.sentinel), queue, None)
+        record_queue(queue, sentinel=stat.sentinel)
     return stat
