@@ -4,7 +4,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.query import ModelIterable
 from django.utils import timezone
@@ -77,23 +77,52 @@ class _TracksWithLatestJob(ModelIterable):
         tracks = list(super().__iter__())
         latest = {}
         wanted = sorted({(t.owner_id, t.sha256) for t in tracks})
-        for batch in (wanted[i : i + _IN_BATCH] for i in range(0, len(wanted), _IN_BATCH)):
-            requests = SeparationRequest.objects.filter(
-                user_id__in={owner for owner, _ in batch},
-                job__sha256__in={sha256 for _, sha256 in batch},
-                job__model=self.model,
-            ).order_by("job__queued_at", "job_id")
-            # Oldest first, so the newest of each (owner, audio) is the one left in `latest`.
-            for owner, sha256, job_id, cancelled_at, status, progress in requests.values_list(
-                "user_id", "job__sha256", "job_id", "cancelled_at", "job__status", "job__progress"
-            ):
-                shown = SeparationJob.Status.CANCELLED if cancelled_at is not None else status
-                latest[owner, sha256] = (job_id, shown, progress)
+        with connections[self.queryset.db].cursor() as cursor:
+            for batch in (wanted[i : i + _IN_BATCH] for i in range(0, len(wanted), _IN_BATCH)):
+                owners, hashes = sorted({owner for owner, _ in batch}), sorted({sha256 for _, sha256 in batch})
+                cursor.execute(
+                    _latest_jobs_sql(self.queryset.db).format(
+                        owners=", ".join(["%s"] * len(owners)), hashes=", ".join(["%s"] * len(hashes))
+                    ),
+                    [*owners, *hashes, self.model],
+                )
+                # Oldest first, so the newest of each (owner, audio) is the one left in `latest`.
+                for owner, sha256, job_id, cancelled_at, status, progress in cursor.fetchall():
+                    shown = SeparationJob.Status.CANCELLED if cancelled_at is not None else status
+                    latest[owner, sha256] = (_JOB_ID.to_python(job_id), shown, progress)
         for track in tracks:
             track.latest_job_id, track.latest_job_status, track.latest_job_progress = latest.get(
                 (track.owner_id, track.sha256), (None, None, None)
             )
         yield from tracks
+
+
+_JOB_ID = SeparationJob._meta.pk
+
+
+@functools.cache
+def _latest_jobs_sql(alias):
+    """Every ``model`` job the owners {owners} asked for on the audio {hashes}, oldest first.
+
+    Raw SQL, its text made once per database: the same query through the ORM took ~1.4 ms
+    to build and compile for each library page of 50, most of its cost (the database
+    itself answers in a tenth of that). Placeholders stay %s, so values are always bound.
+    """
+    quote = connections[alias].ops.quote_name
+    request, job = SeparationRequest._meta, SeparationJob._meta
+
+    def column(meta, name):
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"SELECT r.{column(request, 'user')}, j.{column(job, 'sha256')}, r.{column(request, 'job')},"
+        f" r.{column(request, 'cancelled_at')}, j.{column(job, 'status')}, j.{column(job, 'progress')}"
+        f" FROM {quote(request.db_table)} r"
+        f" JOIN {quote(job.db_table)} j ON j.{quote(job.pk.column)} = r.{column(request, 'job')}"
+        f" WHERE r.{column(request, 'user')} IN ({{owners}}) AND j.{column(job, 'sha256')} IN ({{hashes}})"
+        f" AND j.{column(job, 'model')} = %s"
+        f" ORDER BY j.{column(job, 'queued_at')}, r.{column(request, 'job')}"
+    )
 
 
 class Track(models.Model):

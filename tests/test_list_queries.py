@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from library.models import Track
 from separation.models import SeparationJob, SeparationRequest
@@ -49,3 +50,31 @@ def test_listing_tracks_with_job_status_uses_constant_queries(alice_api, alice, 
     assert body["results"][1]["separation"] is None
     # Session/auth lookups aside: one COUNT, one page of tracks with the job subqueries.
     assert len(queries) <= 3, [q["sql"] for q in queries]
+
+
+def test_each_track_shows_the_newest_job_its_owner_asked_for(alice_api, alice, bob):
+    make_library(alice, 3)
+    older = SeparationJob.objects.get(sha256=f"{0:064x}")
+    older.status = "failed"  # one live job per audio: the newer one is a retry
+    older.save()
+    newer = SeparationJob.objects.create(sha256=f"{0:064x}", source="x", model="2stems", status="queued")
+    withdrawn = SeparationRequest.objects.create(user=alice, job=newer)
+    # bob's newer job for the same audio is his, not alice's.
+    SeparationRequest.objects.create(
+        user=bob, job=SeparationJob.objects.create(sha256=f"{0:064x}", source="x", model="2stems", status="cancelled")
+    )
+    # A job of another model is not the 2stems one the library shows.
+    SeparationRequest.objects.create(
+        user=alice, job=SeparationJob.objects.create(sha256=f"{1:064x}", source="x", model="4stems")
+    )
+
+    def listed():
+        results = alice_api.get("/api/tracks/?ordering=title").json()["results"]
+        return [track["separation"] for track in results]
+
+    assert listed() == [{"id": str(newer.pk), "status": "queued", "progress": 0}, None, None]
+    withdrawn.cancelled_at = timezone.now()
+    withdrawn.save()
+    assert listed()[0] == {"id": str(newer.pk), "status": "cancelled", "progress": 0}
+    withdrawn.delete()
+    assert listed()[0] == {"id": str(older.pk), "status": "failed", "progress": 40}
