@@ -1,11 +1,13 @@
 """Separation jobs and stems, as seen from a library: you see the jobs you asked for, and your remixes' stems."""
 
+import functools
 import uuid
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
-from django.db.models import F, Q, prefetch_related_objects
+from django.db import connections
+from django.db.models import Q, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +19,7 @@ from rest_framework.response import Response
 from accounts.quotas import quota_for
 from platform.api_errors import APIError
 from separation import analysis_tasks, chunks, services
-from separation.models import SeparationJob, Stem
+from separation.models import SeparationJob, SeparationRequest, Stem
 from separation.serializers import JobSerializer, StemSerializer, analysis_representation
 
 from . import downloads
@@ -61,13 +63,13 @@ def visible_job(user, pk):
         pk = uuid.UUID(str(pk))
     except ValueError:
         raise Http404("No such job.") from None
-    asked = (
-        SeparationJob.objects.filter(pk=pk, requests__user=user)
-        .order_by()
-        .annotate(request_cancelled_at=F("requests__cancelled_at"))
-    )
-    job = next(iter(asked[:1]), None)
-    if job is None:
+    jobs = SeparationJob.objects
+    job_id = SeparationJob._meta.pk.get_db_prep_value(pk, connections[jobs.db])
+    job = next(iter(jobs.raw(_job_asked_for_sql(jobs.db), [job_id, user.pk])), None)
+    if job is not None:
+        # A raw query's extra column arrives unconverted (SQLite: text): only whether it is set matters.
+        job.request_cancelled_at = _CANCELLED_AT.to_python(job.request_cancelled_at)
+    else:
         if not Remix.objects.filter(owner=user, job_id=pk).exists():
             raise Http404("No such job.")
         job = next(iter(SeparationJob.objects.filter(pk=pk).order_by()[:1]), None)
@@ -79,6 +81,27 @@ def visible_job(user, pk):
     else:
         job._prefetched_objects_cache = {"stems": Stem.objects.none()}  # stems exist only once it succeeded
     return job
+
+
+_CANCELLED_AT = SeparationRequest._meta.get_field("cancelled_at")
+
+
+@functools.cache
+def _job_asked_for_sql(alias):
+    """The job %s with %s's request's ``request_cancelled_at``, if they asked for it.
+
+    Raw SQL, its text made once per database: the ORM built and compiled this join for
+    every poll, ~0.4 ms of a job-status read's ~2 ms.
+    """
+    quote = connections[alias].ops.quote_name
+    job, request = SeparationJob._meta, SeparationRequest._meta
+    columns = ", ".join(f"j.{quote(field.column)}" for field in job.concrete_fields)
+    return (
+        f"SELECT {columns}, r.{quote(request.get_field('cancelled_at').column)} AS request_cancelled_at"
+        f" FROM {quote(job.db_table)} j"
+        f" JOIN {quote(request.db_table)} r ON r.{quote(request.get_field('job').column)} = j.{quote(job.pk.column)}"
+        f" WHERE j.{quote(job.pk.column)} = %s AND r.{quote(request.get_field('user').column)} = %s"
+    )
 
 
 class JobViewSet(KeyTempoActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
