@@ -6,11 +6,11 @@ masked STFT. Run on a whole file that costs about 1 GB + 20 MB per second of aud
 ``Separator`` rebuilds the graph and restores the checkpoint on every call.
 
 This engine builds Spleeter's own graph (``EstimatorSpecBuilder``) once per process, on a
-placeholder holding exactly the samples of one 512-frame segment of that same STFT grid, and
+placeholder holding the STFT of exactly one 512-frame segment of that same STFT grid, and
 restores the checkpoint once. Because the U-Net never looks across segment borders, the result
 equals a whole-file run to float rounding, with no overlap or cross-fade, and memory stays flat.
-Only the inverse STFT crosses segment borders; it is a plain overlap-add, done here in NumPy
-while TensorFlow already works on the next segment.
+The STFT of each segment and the inverse STFT (a plain overlap-add, the only step that crosses
+segment borders) are done here in NumPy, while TensorFlow works on the segment before or after.
 
 TensorFlow is imported inside this module only, and this module is imported lazily by
 ``get_engine``: TensorFlow initialised in a process that later forks (django-q2) hangs the fork.
