@@ -56,6 +56,10 @@ def render(api, remix):
     return response.json()["id"]
 
 
+def task_count(func):
+    return Task.objects.filter(func=func).count()
+
+
 def host_of(job):
     return job.worker.rpartition(":")[0]
 
@@ -128,6 +132,8 @@ def test_cluster_pair_runs_twenty_jobs_once_each_and_a_killed_cluster_loses_none
     finished_on = {host_of(m) for m in mixdowns.values()}
     assert finished_on == {"machine-a", "machine-b"}, finished_on
     # django-q2's own record: every render's task ran, and only on the default cluster.
+    # django-q2's monitor saves a task's record just after the function returns.
+    wait_for(lambda: task_count("library.tasks.render_mixdown") >= len(ids), 30, "django-q2 to record every render")
     tasks = Task.objects.filter(func="library.tasks.render_mixdown")
     assert {t.args[0] for t in tasks} >= set(ids)
     assert {t.cluster for t in tasks} == {"stemroom"}
@@ -205,6 +211,9 @@ def test_cluster_for_gpu_gets_every_separation_and_the_default_cluster_none(
             assert (job.status, job.error) == ("succeeded", "")
             assert host_of(job) == "gpu-machine"
         assert host_of(Mixdown.objects.get(pk=mixdown)) == "cpu-machine"
+        # django-q2's monitor saves a task's record after the function returns, so the job
+        # can read "succeeded" a moment before its Task row exists.
+        wait_for(lambda: task_count("separation.tasks.run_job") >= 2, 30, "django-q2 to record both separations")
         separated = Task.objects.filter(func="separation.tasks.run_job")
         assert separated.count() == 2
         assert {t.cluster for t in separated} == {"gpu"}
