@@ -186,12 +186,13 @@ def probe(path, max_seconds=None) -> AudioInfo:
     if max_seconds is not None and declared and declared > max_seconds + 1:
         raise NotAudioError(_too_long_message(declared, max_seconds), "too_long")
 
-    meter = _mono_meter()
     if container.exact:
         decoded = declared
-        _wav_peaks(path, meter)
+        peaks = _wav_peaks(path)
     else:
+        meter = _mono_meter()
         decoded = _decoded_seconds(path, stop_after=None if max_seconds is None else max_seconds + 1, meter=meter)
+        peaks = _peaks(meter)
     if max_seconds is not None and decoded > max_seconds + 1:
         raise NotAudioError(_decodes_too_long_message(declared, max_seconds), "too_long")
     if decoded <= 0:
@@ -211,7 +212,7 @@ def probe(path, max_seconds=None) -> AudioInfo:
         title=_tag(container.tags, "title"),
         artist=_tag(container.tags, "artist") or _tag(container.tags, "album_artist"),
         cover_stream_index=container.cover_stream_index,
-        peaks=tuple(_peaks(meter)),
+        peaks=tuple(peaks),
     )
 
 
@@ -240,12 +241,43 @@ def _peaks(meter):
     return meter.peaks
 
 
-def _wav_peaks(path, meter):
-    """Feed a plain PCM WAV's frames to ``meter``, its bins scaled to the file's own sample rate."""
+_PEAK_ARITHMETIC = {
+    "PCM_U8": ("int16", np.int32, 2.0**15),
+    "PCM_16": ("int16", np.int32, 2.0**15),
+    "FLOAT": ("float64", np.float64, 1.0),
+    "DOUBLE": ("float64", np.float64, 1.0),
+}
+
+
+def _wav_peaks(path):
+    """A plain WAV's waveform peaks: per bin, the largest magnitude of the channels' mean.
+
+    The same peaks, to the last digit, as converting to float and averaging (the first
+    version), which took 0.68 s of the 0.84 s it cost to receive a 100 MB WAV: here the
+    channels of each block are summed exactly, integer samples in a type twice as wide
+    (0.06 s for that 16-bit WAV).
+    """
     with soundfile.SoundFile(path) as wav:
-        meter.bin_samples = max(1, round(PEAK_BIN_SAMPLES * wav.samplerate / SAMPLE_RATE) // CHANNELS)
-        for block in wav.blocks(blocksize=1 << 18, dtype="float32", always_2d=True):
-            _feed(meter, block.mean(axis=1))
+        # A bin spans the same time as one of the stems' bins, at the file's own rate.
+        bin_frames = max(1, round(PEAK_BIN_SAMPLES * wav.samplerate / SAMPLE_RATE) // CHANNELS) * CHANNELS
+        # (read as, summed in, full scale): libsndfile scales integer samples to the range of
+        # the type they are read as.
+        read_as, summed_in, full_scale = _PEAK_ARITHMETIC.get(wav.subtype, ("int32", np.int64, 2.0**31))
+        full_scale *= wav.channels
+        peaks = []
+        # Whole bins per block, so only the last block can end with a partial bin.
+        for block in wav.blocks(blocksize=bin_frames * 256, dtype=read_as, always_2d=True):
+            total = block[:, 0].astype(summed_in)
+            for channel in range(1, wav.channels):
+                total += block[:, channel]
+            np.abs(total, out=total)
+            whole = len(total) // bin_frames * bin_frames
+            if whole:
+                peaks.extend(total[:whole].reshape(-1, bin_frames).max(axis=1).tolist())
+            if whole < len(total):
+                peaks.append(total[whole:].max().item())
+    # Four decimals, at most full scale: as PeakMeter writes them.
+    return [round(min(peak / full_scale, 1.0), 4) for peak in peaks]
 
 
 def _ffprobe(path):

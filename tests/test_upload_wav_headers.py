@@ -3,10 +3,13 @@
 import hashlib
 import struct
 
+import numpy as np
 import pytest
+import soundfile
 
 from library import audio_probe
 from library.models import Track
+from separation import audio
 from tests.audio_files import make_audio
 from tests.helpers import upload
 
@@ -78,3 +81,23 @@ def test_a_plain_wav_is_measured_without_starting_ffmpeg_or_ffprobe(settings, tm
     settings.FFMPEG_BINARY = settings.FFPROBE_BINARY = str(tmp_path / "not-installed")
     info = audio_probe.probe(make_audio(tmp_path / "song.wav", seconds=2), max_seconds=10)
     assert info.duration == pytest.approx(2, abs=1e-3)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 2), (22050, 1), (48000, 3)])
+def test_its_waveform_is_the_largest_mean_of_the_channels_in_each_bin(tmp_path, subtype, rate, channels):
+    # Noise that swells from silence, over a length that ends inside a bin.
+    frames = int(rate * 2.7) + 3
+    swell = np.linspace(0, 1, frames)[:, None]
+    noise = np.clip(np.random.default_rng(7).standard_normal((frames, channels)) * 0.4 * swell, -1, 1)
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, noise, rate, subtype=subtype)
+
+    samples, _ = soundfile.read(path, dtype="float64", always_2d=True)
+    mono = np.abs(samples.mean(axis=1))
+    bin_frames = round(audio.PEAK_BIN_SAMPLES * rate / 44100) // 2 * 2
+    expected = [min(mono[i : i + bin_frames].max(), 1.0) for i in range(0, frames, bin_frames)]
+
+    peaks = audio_probe.probe(path).peaks
+    assert len(peaks) == len(expected) == -(-frames // bin_frames)
+    assert peaks == pytest.approx(expected, abs=5e-5)  # written with four decimals
