@@ -32,7 +32,7 @@ import numpy as np
 import soundfile
 from django.conf import settings
 
-from separation.audio import PEAK_BIN_SAMPLES, PeakMeter
+from separation.audio import PEAK_BIN_SAMPLES, PeakMeter, written_peaks
 from separation.engines.base import CHANNELS, SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
@@ -276,8 +276,7 @@ def _wav_peaks(path):
                 peaks.extend(total[:whole].reshape(-1, bin_frames).max(axis=1).tolist())
             if whole < len(total):
                 peaks.append(total[whole:].max().item())
-    # Four decimals, at most full scale: as PeakMeter writes them.
-    return [round(min(peak / full_scale, 1.0), 4) for peak in peaks]
+    return written_peaks(peak / full_scale for peak in peaks)
 
 
 def _ffprobe(path):

@@ -361,8 +361,15 @@ class PeakMeter:
     @property
     def peaks(self):
         tail = [float(np.abs(self._partial).max())] if len(self._partial) else []
-        # Four decimals keep the JSON small; a waveform display cannot show more.
-        return [round(min(p, 1.0), 4) for p in self._peaks + tail]
+        return written_peaks(self._peaks + tail)
+
+
+def written_peaks(peaks):
+    """Peaks as every waveform file holds them: at most full scale, four decimals.
+
+    Four decimals keep the JSON small; a waveform display cannot show more.
+    """
+    return [round(min(peak, 1.0), 4) for peak in peaks]
 
 
 def peaks(audio, bin_samples=PEAK_BIN_SAMPLES):
