@@ -360,8 +360,18 @@ class PeakMeter:
 
     @property
     def peaks(self):
-        tail = [float(np.abs(self._partial).max())] if len(self._partial) else []
-        return written_peaks(self._peaks + tail)
+        return self.bins(0)
+
+    def bins(self, first, count=None):
+        """The peaks of bins [first, first + count), or from ``first`` on, the partial last bin included.
+
+        Rounding only those keeps a caller asking for each new stretch linear in the song's length.
+        """
+        stop = len(self._peaks) + 1 if count is None else first + count
+        chosen = self._peaks[first:stop]
+        if len(self._partial) and first <= len(self._peaks) < stop:
+            chosen = [*chosen, float(np.abs(self._partial).max())]
+        return written_peaks(chosen)
 
 
 def written_peaks(peaks):

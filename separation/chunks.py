@@ -87,9 +87,7 @@ class Chunker:
             floats[name], pcm[name] = whole_float[:frames], whole_pcm[:frames]
             self._float[name], self._pcm[name] = [whole_float[frames:]], [whole_pcm[frames:]]
         first_bin = self._start // audio.PEAK_BIN_SAMPLES
-        mixture = self._mixture.peaks[first_bin:]
-        if not last:
-            mixture = mixture[: frames // audio.PEAK_BIN_SAMPLES]
+        mixture = self._mixture.bins(first_bin, None if last else frames // audio.PEAK_BIN_SAMPLES)
         chunk = Chunk(
             index=self._index,
             start=self._start,

@@ -5,12 +5,13 @@ spectrogram into independent 512-frame segments for its U-Net, builds ratio mask
 masked STFT. Run on a whole file that costs about 1 GB + 20 MB per second of audio, and its
 ``Separator`` rebuilds the graph and restores the checkpoint on every call.
 
-This engine builds Spleeter's own graph (``EstimatorSpecBuilder``) once per process, on a
-placeholder holding the STFT of exactly one 512-frame segment of that same STFT grid, and
-restores the checkpoint once. Because the U-Net never looks across segment borders, the result
-equals a whole-file run to float rounding, with no overlap or cross-fade, and memory stays flat.
-The STFT of each segment and the inverse STFT (a plain overlap-add, the only step that crosses
-segment borders) are done here in NumPy, while TensorFlow works on the segment before or after.
+This engine builds Spleeter's own U-Net (its model function, as ``EstimatorSpecBuilder`` calls
+it) once per process, on a placeholder holding the magnitude spectrogram of exactly one
+512-frame segment of that same STFT grid, and restores the checkpoint once. Because the U-Net
+never looks across segment borders, the result equals a whole-file run to float rounding, with
+no overlap or cross-fade, and memory stays flat. Everything around the U-Net -- each segment's
+STFT, Spleeter's ratio masks and the inverse STFT (a plain overlap-add, the only step that
+crosses segment borders) -- is done here in NumPy, while TensorFlow works on the next segment.
 
 TensorFlow is imported inside this module only, and this module is imported lazily by
 ``get_engine``: TensorFlow initialised in a process that later forks (django-q2) hangs the fork.
@@ -46,7 +47,7 @@ class SpleeterEngine(Engine):
     def __init__(self, model, model_dir, device="auto", threads=0):
         _prepare_tensorflow()
         import tensorflow as tf
-        from spleeter.model import EstimatorSpecBuilder
+        from spleeter.model import EstimatorSpecBuilder, get_model_function
         from spleeter.utils.configuration import load_configuration
 
         self.model = model
@@ -67,27 +68,36 @@ class SpleeterEngine(Engine):
         if params["sample_rate"] != SAMPLE_RATE or params["n_channels"] != CHANNELS:
             raise EngineError(f"The {model} model expects {params['sample_rate']} Hz audio, which Stemroom lacks.")
 
+        if params["mask_extension"] != "zeros":
+            raise EngineError(f"The {model} model extends its masks in a way Stemroom does not implement.")
+
         self.stem_names = tuple(params["instrument_list"])
         self._frame_length = params["frame_length"]
         self._frame_step = params["frame_step"]
         self._segment_frames = params["T"]
+        self._model_bins = params["F"]
+        self._exponent = params["separation_exponent"]
+        self._epsilon = EstimatorSpecBuilder.EPSILON
         self._window = _periodic_hann(self._frame_length)
         self._compensation = EstimatorSpecBuilder.WINDOW_COMPENSATION_FACTOR
 
-        # Spleeter's graph is TF1 code (placeholders, Keras layers in a v1 graph).
+        # Spleeter's U-Net is TF1 code (placeholders, Keras layers in a v1 graph).
         tf.compat.v1.disable_eager_execution()
         self._graph = tf.Graph()
         with self._graph.as_default():
-            # The segment's STFT is made here in NumPy (_stft) and fed in: TensorFlow's RFFT
-            # ran on one core before anything else of the graph could start, 0.11 s of a
-            # segment's 0.45 s; scipy's takes a third of that, while the previous segment
-            # is still in the U-Net.
-            self._stft_input = tf.compat.v1.placeholder(
-                tf.complex64, shape=(None, self._frame_length // 2 + 1, CHANNELS), name="segment_stft"
+            # Inference only: batch normalisation uses its stored statistics directly, not a
+            # tf.cond on Keras's learning phase, so TensorFlow can fuse it with the convolutions.
+            tf.compat.v1.keras.backend.set_learning_phase(0)
+            # Only the U-Net runs in TensorFlow; the STFT, the ratio masks and the inverse STFT
+            # around it are done here in NumPy (_stft, _masked_stfts, _inverse_stft), while the
+            # U-Net works on the next segment. In Spleeter's whole graph the masks, casts and
+            # the 33 MB complex result cost 0.06-0.1 s of a segment's 0.28 s.
+            self._spectrogram_input = tf.compat.v1.placeholder(
+                tf.float32, shape=(None, self._segment_frames, self._model_bins, CHANNELS), name="segment_spectrogram"
             )
-            builder = EstimatorSpecBuilder({f"{params['mix_name']}_stft": self._stft_input}, params)
-            masked = builder.masked_stfts
-            self._masked_stfts = tf.stack([masked[name] for name in self.stem_names])
+            apply_model = get_model_function(params["model"]["type"])
+            estimates = apply_model(self._spectrogram_input, self.stem_names, params["model"]["params"])
+            self._estimates = tf.stack([estimates[f"{name}_spectrogram"] for name in self.stem_names])
             saver = tf.compat.v1.train.Saver()
         self._session = tf.compat.v1.Session(graph=self._graph, config=session_config)
         try:
@@ -106,16 +116,15 @@ class SpleeterEngine(Engine):
     def _stft(self, samples):
         """The STFT exactly as ``EstimatorSpecBuilder._build_stft_feature`` computes it, minus padding.
 
-        (samples, channels) float32 -> (frames, bins, channels) complex64. The segment's
+        (samples, channels) float32 -> (channels, frames, bins) complex64. The segment's
         samples already include Spleeter's leading frame of zeros (and its end padding for
         the last segment), so framing without ``pad_end`` yields the same frames.
         """
-        # Each channel's samples made contiguous first: framing, windowing and the FFT then
-        # run along rows in memory order (a segment in 36 ms, against 80 ms channels-last).
+        # Channels first, here and up to the inverse STFT: framing, windowing and the FFTs
+        # then run along rows in memory order (a segment in 36 ms, against 80 ms channels-last).
         channels = np.ascontiguousarray(samples.T)
         frames = np.lib.stride_tricks.sliding_window_view(channels, self._frame_length, axis=1)[:, :: self._frame_step]
-        spectra = scipy.fft.rfft(frames * self._window, axis=-1)  # (channels, frames, bins)
-        return np.ascontiguousarray(spectra.transpose(1, 2, 0))
+        return scipy.fft.rfft(frames * self._window, axis=-1)
 
     @staticmethod
     def _session_config(tf, device, threads):
@@ -144,14 +153,20 @@ class SpleeterEngine(Engine):
         stitcher = _Stitcher(self._frame_length, grid.advance)
         # One thread runs the U-Net on segment k+1 while this one inverts the STFT of segment k.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spleeter") as executor:
+            # The masked STFTs of a segment, reused: only the model's bins are ever written,
+            # the bins above them stay zero.
+            masked = np.zeros(
+                (len(self.stem_names), CHANNELS, self._segment_frames, self._frame_length // 2 + 1), np.complex64
+            )
             pending = None
             for segment in grid.segments(blocks):
-                running = executor.submit(self._run_model, self._stft(segment))
+                stft = self._stft(segment)
+                running = (stft, executor.submit(self._run_model, self._spectrogram(stft)))
                 if pending is not None:
-                    yield from self._finish(pending.result(), stitcher, grid, total_samples, on_progress)
+                    yield from self._finish(pending, masked, stitcher, grid, total_samples, on_progress)
                 pending = running
             if pending is not None:
-                yield from self._finish(pending.result(), stitcher, grid, total_samples, on_progress)
+                yield from self._finish(pending, masked, stitcher, grid, total_samples, on_progress)
         rest = stitcher.flush(grid.end)
         if rest.shape[1]:
             yield self._as_stems(rest)
@@ -167,33 +182,60 @@ class SpleeterEngine(Engine):
         """
         started = time.monotonic()
         span = (self._segment_frames - 1) * self._frame_step + self._frame_length
-        self._run_model(self._stft(np.zeros((span, CHANNELS), np.float32)))
+        self._run_model(self._spectrogram(self._stft(np.zeros((span, CHANNELS), np.float32))))
         logger.info("Warmed up Spleeter %s in %.1f s", self.model, time.monotonic() - started)
 
-    def _run_model(self, stft):
-        """Spleeter's graph on one segment's STFT: the masked STFT of every stem."""
+    def _spectrogram(self, stft):
+        """The U-Net's input, as Spleeter makes it: the magnitude of the model's bins, padded to T frames.
+
+        (channels, frames, bins) complex64 -> (1, T, F, channels) float32.
+        """
+        spectrogram = np.zeros((1, self._segment_frames, self._model_bins, CHANNELS), np.float32)
+        spectrogram[0, : stft.shape[1]] = np.abs(stft[:, :, : self._model_bins]).transpose(1, 2, 0)
+        return spectrogram
+
+    def _run_model(self, spectrogram):
+        """The U-Net on one segment: every stem's estimated spectrogram, (stems, 1, T, F, channels)."""
         try:
-            return self._session.run(self._masked_stfts, {self._stft_input: stft})
+            return self._session.run(self._estimates, {self._spectrogram_input: spectrogram})
         except self._tensorflow_error as exc:
             # Out of (GPU) memory, mostly: say so in one line, keep TensorFlow's details in the log.
             logger.error("Spleeter failed on a segment: %s", _cause_of(exc))
             raise EngineError(f"The separation model failed: {_cause_of(exc)}") from None
 
-    def _finish(self, masked_stfts, stitcher, grid, total_samples, on_progress):
-        finished = stitcher.add(self._inverse_stft(masked_stfts), grid.end)
+    def _finish(self, pending, masked, stitcher, grid, total_samples, on_progress):
+        stft, estimates = pending
+        masked = self._masked_stfts(stft, estimates.result(), masked)
+        finished = stitcher.add(self._inverse_stft(masked), grid.end)
         if len(finished[0]):
             yield self._as_stems(finished)
         if on_progress and total_samples:
             on_progress(min(stitcher.done / total_samples, 0.999))
 
+    def _masked_stfts(self, stft, estimates, out):
+        """Spleeter's ratio masks applied to the segment's STFT (``EstimatorSpecBuilder._build_masks``).
+
+        Each stem's mask is its estimate to the separation exponent over the sum of all of
+        them; above the model's F bins the mask is zero ("mask_extension": "zeros"). Written
+        into ``out``, whose bins above F are zero: (stems, channels, frames, bins) complex64.
+        """
+        frames = stft.shape[1]
+        estimates = np.ascontiguousarray(estimates[:, 0, :frames].transpose(0, 3, 1, 2))
+        powers = estimates**self._exponent
+        total = powers.sum(axis=0) + np.float32(self._epsilon)
+        masks = (powers + np.float32(self._epsilon / len(powers))) / total
+        masked = out[:, :, :frames]
+        np.multiply(masks, stft[np.newaxis, :, :, : self._model_bins], out=masked[..., : self._model_bins])
+        return masked
+
     def _inverse_stft(self, masked_stfts):
         """``tf.signal.inverse_stft`` times Spleeter's window compensation, as its graph does.
 
-        (stems, frames, bins, channels) complex64 -> (stems, samples, channels) float32. The
+        (stems, channels, frames, bins) complex64 -> (stems, samples, channels) float32. The
         work runs channels first, each frame contiguous (a segment in 45 ms, against 79 ms
         channels-last).
         """
-        frames = scipy.fft.irfft(masked_stfts.transpose(0, 3, 1, 2), n=self._frame_length, axis=-1)
+        frames = scipy.fft.irfft(masked_stfts, n=self._frame_length, axis=-1)
         frames *= self._window * np.float32(self._compensation)
         return np.ascontiguousarray(_overlap_add(frames, self._frame_step).transpose(0, 2, 1))
 
