@@ -34,8 +34,22 @@ PEAK_BIN_SAMPLES = SAMPLE_RATE * 60 // 1000
 BROWSER_FORMAT = "mp3"
 # LAME's quality 7 ("-compression_level 7") encodes in half the time of its default at
 # 192 kb/s with the same measured fidelity (~29-30 dB SNR on a vocal stem either way):
-# the FLAC stays the master, this copy is for streaming.
-BROWSER_CODEC_ARGS = ["-c:a", "libmp3lame", "-b:a", "192k", "-compression_level", "7", "-f", "mp3"]
+# the FLAC stays the master, this copy is for streaming. Plain left/right stereo
+# ("-joint_stereo 0") spares LAME the mid/side analysis of every frame: 0.90 s of CPU a
+# 3-minute stem against 1.29 s, for 0.05 dB less SNR on vocals and 0.2 dB on the
+# accompaniment (29.94 and 29.02 dB), which nobody hears at 192 kb/s.
+BROWSER_CODEC_ARGS = [
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "192k",
+    "-compression_level",
+    "7",
+    "-joint_stereo",
+    "0",
+    "-f",
+    "mp3",
+]
 
 
 class AudioError(EngineError):
