@@ -43,3 +43,11 @@ def test_it_equals_spleeters_whole_file_separation(engine, spleeter_separator, s
     for name in ("vocals", "accompaniment"):
         assert ours[name].shape == theirs[name].shape == waveform.shape
         assert np.abs(ours[name] - theirs[name]).max() < TOLERANCE, name
+
+
+def test_each_unets_one_filter_upsampling_runs_as_a_convolution(engine):
+    # The speed-up of _one_filter_deconvolutions_as_convolutions, which falls back silently
+    # to Spleeter's own transposed convolution if Keras's layer ever changes.
+    ops = [op.type for op in engine._graph.get_operations()]
+    assert ops.count("DepthToSpace") == len(engine.stem_names)
+    assert ops.count("Conv2DBackpropInput") == 5 * len(engine.stem_names)
