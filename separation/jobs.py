@@ -35,7 +35,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.conf import Conf
@@ -403,7 +403,15 @@ class Heartbeat(threading.Thread):
 
         try:
             while not self.stopped.wait(settings.SEPARATION_HEARTBEAT_SECONDS):
-                self.job.beat()
+                try:
+                    self.job.beat()
+                except DatabaseError as exc:
+                    # A locked SQLite file or a dropped PostgreSQL connection must not end the
+                    # heartbeats for good: the job would look dead SEPARATION_STALE_SECONDS
+                    # later and run a second time while this worker still runs it. The next
+                    # beat opens a fresh connection.
+                    logger.warning("Heartbeat of job %s not written: %s", self.job.pk, exc)
+                    connection.close()
         finally:
             connection.close()
 

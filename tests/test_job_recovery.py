@@ -233,3 +233,35 @@ def test_a_second_copy_of_a_task_finds_the_job_claimed_and_does_nothing(
     render_mixdown(str(job.pk))  # the stranded copy, reached later by its cluster
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("succeeded", 1)
+
+
+def test_a_heartbeat_that_fails_once_keeps_beating(settings):
+    # One locked SQLite write or dropped connection must not silence the worker for good:
+    # its job would be taken for dead and run twice.
+    from django.db import OperationalError
+
+    from separation.jobs import Heartbeat
+
+    settings.SEPARATION_HEARTBEAT_SECONDS = 0.02
+
+    class FlakyJob:
+        pk = "flaky"
+        beats = 0
+
+        def beat(self):
+            self.beats += 1
+            if self.beats == 1:
+                raise OperationalError("database is locked")
+            return True
+
+    job = FlakyJob()
+    heartbeat = Heartbeat(job)
+    heartbeat.start()
+    try:
+        deadline = timezone.now() + timedelta(seconds=5)
+        while job.beats < 3 and timezone.now() < deadline:
+            heartbeat.stopped.wait(0.02)
+        assert heartbeat.is_alive()
+    finally:
+        heartbeat.stop()
+    assert job.beats >= 3
