@@ -187,11 +187,8 @@ class WarmWorker:
         self.cluster.terminate()
         self.cluster.wait(timeout=60)
 
-    def run(self, folder, run=None):
-        """One job: (wall from the job's own timestamps, the worker's peak RSS, its stems).
-
-        ``run`` (the round's number, which names the other kinds' output folders) is unused.
-        """
+    def run(self, folder):
+        """One job: (wall from the job's own timestamps, the worker's peak RSS, its stems)."""
         from separation.models import SeparationJob
 
         SeparationJob.objects.all().delete()
@@ -329,7 +326,7 @@ def main():
         with WarmWorker(env) as worker:
             for minutes, folder in folders.items():
                 kinds = {
-                    "job": worker.run,
+                    "job": lambda folder, run: worker.run(folder),
                     "command": lambda folder, run: run_command(folder, work / f"cmd-{folder.name}-{run}", env_all),
                 }
                 if minutes <= args.skip_cli_above:
